@@ -1,0 +1,31 @@
+from django.contrib import admin
+
+from .models import AllocationDecision, Policy
+
+
+@admin.register(Policy)
+class PolicyAdmin(admin.ModelAdmin):
+    list_display = ["name", "max_single", "min_diversification", "max_volatility", "min_liquidity", "is_default"]
+
+    # Decisions record the policy they were checked against; changing it afterwards would rewrite history.
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and not (obj and obj.decisions.exists())
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and not (obj and obj.decisions.exists())
+
+
+@admin.register(AllocationDecision)
+class AllocationDecisionAdmin(admin.ModelAdmin):
+    list_display = ["id", "created_at", "status", "model_version", "policy", "jediswap_pct", "ekubo_pct"]
+    list_filter = ["status", "model_version", "policy"]
+    list_select_related = ["model_version", "policy"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,122 @@
+from datetime import datetime
+
+from ninja import Router, Schema
+from ninja.pagination import PageNumberPagination, paginate
+from pydantic import ConfigDict, Field
+
+from . import risk, selectors, services
+from .models import AllocationDecision
+
+router = Router(tags=["risk engine"])
+
+
+class DecisionIn(Schema):
+    """The inputs of one decision; shared by scoring, proving and orchestration."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    jediswap_metrics: risk.ProtocolMetrics
+    ekubo_metrics: risk.ProtocolMetrics
+    model_version: str | None = Field(None, max_length=64, description="default: the current version")
+    policy: str | None = Field(None, max_length=50, description="policy preset name; default: the default preset")
+    apys: risk.Apys = Field(default_factory=risk.Apys, description="APYs in bps")
+
+    def resolve(self) -> services.DecisionInputs:
+        return services.decision_inputs_resolve(
+            jediswap=self.jediswap_metrics,
+            ekubo=self.ekubo_metrics,
+            apys=self.apys,
+            model_version=self.model_version,
+            policy=self.policy,
+        )
+
+
+class ScoreOut(Schema):
+    model_version: str
+    model_hash: str
+    policy: str
+    jediswap_score: int
+    ekubo_score: int
+    jediswap_pct: int
+    ekubo_pct: int
+    constraints_passed: bool
+    violations: list[str] = Field(description="policy rules the split breaks, empty when it passes")
+
+
+class SnapshotOut(Schema):
+    utilization: int
+    volatility: int
+    liquidity: int
+    audit_score: int
+    age_days: int
+    source: str
+    block_number: int | None
+    block_timestamp: datetime | None
+    captured_at: datetime
+
+
+class DecisionOut(Schema):
+    decision_id: int = Field(alias="id")
+    created_at: datetime
+    status: AllocationDecision.Status
+    model_version: str = Field(alias="model_version.version")
+    model_hash: str = Field(alias="model_version.model_hash")
+    policy: str = Field(alias="policy.name")
+    jediswap_metrics: SnapshotOut = Field(alias="jediswap_snapshot")
+    ekubo_metrics: SnapshotOut = Field(alias="ekubo_snapshot")
+    apys: risk.Apys
+    jediswap_score: int
+    ekubo_score: int
+    jediswap_pct: int
+    ekubo_pct: int
+    constraints_passed: bool
+    violations: list[str] = Field(alias="violated_rules")
+    proof_job_id: str | None
+    proof_status: str | None
+    proof_hash: str | None
+    tx_hash: str
+    block_number: int | None
+
+    @staticmethod
+    def resolve_apys(obj: AllocationDecision) -> risk.Apys:
+        return risk.Apys(jediswap=obj.jediswap_apy, ekubo=obj.ekubo_apy)
+
+    @staticmethod
+    def resolve_proof_job_id(obj: AllocationDecision) -> str | None:
+        return str(obj.proof_job_id) if obj.proof_job_id else None
+
+    @staticmethod
+    def resolve_proof_status(obj: AllocationDecision) -> str | None:
+        return obj.proof_job.status if obj.proof_job else None
+
+    @staticmethod
+    def resolve_proof_hash(obj: AllocationDecision) -> str | None:
+        return obj.proof_job.proof_hash if obj.proof_job else None
+
+
+@router.post("/score", response=ScoreOut)
+def score(request, payload: DecisionIn):
+    inputs = payload.resolve()
+    outcome = inputs.evaluate()
+    return ScoreOut(
+        model_version=inputs.model_version.version,
+        model_hash=inputs.model_version.model_hash,
+        policy=inputs.policy.name,
+        jediswap_score=outcome.jediswap_score,
+        ekubo_score=outcome.ekubo_score,
+        jediswap_pct=outcome.jediswap_pct,
+        ekubo_pct=outcome.ekubo_pct,
+        constraints_passed=outcome.passed,
+        violations=risk.violated_rules(outcome.violations),
+    )
+
+
+@router.get("/decisions", response=list[DecisionOut])
+@paginate(PageNumberPagination, page_size=20)
+def decisions(request):
+    return selectors.decision_list()
+
+
+@router.get("/decision/{decision_id}", response=DecisionOut)
+def decision_detail(request, decision_id: int):
+    return selectors.decision_get(decision_id)

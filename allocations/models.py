@@ -1,0 +1,133 @@
+from django.db import models
+from django.db.models import Q
+
+from . import risk
+
+
+class Policy(models.Model):
+    """A named DAO policy preset; a decision records the one it was checked against."""
+
+    name = models.SlugField(max_length=50, unique=True)
+    description = models.TextField(blank=True)
+    max_single = models.PositiveIntegerField(help_text="largest share of one protocol, bps")
+    min_diversification = models.PositiveSmallIntegerField(help_text="protocols that must hold >= 10% each")
+    max_volatility = models.PositiveIntegerField(help_text="highest volatility allowed, bps")
+    min_liquidity = models.PositiveSmallIntegerField(help_text="thinnest liquidity tier allowed (0 deepest, 3 any)")
+    is_default = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name_plural = "policies"
+        constraints = [
+            models.UniqueConstraint(fields=["is_default"], condition=Q(is_default=True), name="one_default_policy"),
+            models.CheckConstraint(condition=Q(max_single__lte=risk.BPS), name="policy_max_single_bps"),
+            models.CheckConstraint(condition=Q(min_diversification__lte=2), name="policy_min_diversification"),
+            models.CheckConstraint(condition=Q(max_volatility__lte=risk.BPS), name="policy_max_volatility_bps"),
+            models.CheckConstraint(condition=Q(min_liquidity__lte=3), name="policy_min_liquidity_tier"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def terms(self) -> risk.PolicyTerms:
+        return risk.PolicyTerms(
+            max_single=self.max_single,
+            min_diversification=self.min_diversification,
+            max_volatility=self.max_volatility,
+            min_liquidity=self.min_liquidity,
+        )
+
+
+class Protocol(models.TextChoices):
+    JEDISWAP = "jediswap", "JediSwap"
+    EKUBO = "ekubo", "Ekubo"
+
+
+class MetricsSnapshot(models.Model):
+    class Source(models.TextChoices):
+        REQUEST = "request", "API request"
+        CHAIN = "chain", "Starknet"
+        DEMO = "demo", "Demo data"
+
+    protocol = models.CharField(max_length=16, choices=Protocol.choices)
+    utilization = models.PositiveIntegerField()
+    volatility = models.PositiveIntegerField()
+    liquidity = models.PositiveSmallIntegerField()
+    audit_score = models.PositiveSmallIntegerField()
+    age_days = models.PositiveIntegerField()
+    source = models.CharField(max_length=16, choices=Source.choices)
+    block_number = models.PositiveBigIntegerField(null=True, blank=True)
+    block_timestamp = models.DateTimeField(null=True, blank=True)
+    captured_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(utilization__lte=risk.BPS, volatility__lte=risk.BPS, liquidity__lte=3, audit_score__lte=100),
+                name="snapshot_metrics_in_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.protocol} snapshot {self.pk}"
+
+    @property
+    def metrics(self) -> risk.ProtocolMetrics:
+        return risk.ProtocolMetrics(
+            utilization=self.utilization,
+            volatility=self.volatility,
+            liquidity=self.liquidity,
+            audit_score=self.audit_score,
+            age_days=self.age_days,
+        )
+
+
+class AllocationDecision(models.Model):
+    class Status(models.TextChoices):
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected by policy"
+        EXECUTED = "executed", "Executed"
+        CONFIRMED = "confirmed", "Confirmed on chain"
+        REVERTED = "reverted", "Reverted"
+
+    jediswap_snapshot = models.ForeignKey(MetricsSnapshot, on_delete=models.PROTECT, related_name="+")
+    ekubo_snapshot = models.ForeignKey(MetricsSnapshot, on_delete=models.PROTECT, related_name="+")
+    model_version = models.ForeignKey("registry.ModelVersion", on_delete=models.PROTECT, related_name="decisions")
+    policy = models.ForeignKey(Policy, on_delete=models.PROTECT, related_name="decisions")
+    jediswap_apy = models.PositiveIntegerField()
+    ekubo_apy = models.PositiveIntegerField()
+    jediswap_score = models.PositiveIntegerField()
+    ekubo_score = models.PositiveIntegerField()
+    jediswap_pct = models.PositiveIntegerField()
+    ekubo_pct = models.PositiveIntegerField()
+    violations = models.PositiveSmallIntegerField(help_text="bitmask over the policy rules; 0 = passed")
+    constraints_passed = models.BooleanField()
+    status = models.CharField(max_length=16, choices=Status.choices)
+    proof_job = models.OneToOneField(
+        "proofs.ProofJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="decision"
+    )
+    tx_hash = models.CharField(max_length=66, blank=True, db_index=True)
+    block_number = models.PositiveBigIntegerField(null=True, blank=True)
+    revert_reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(jediswap_pct__lte=risk.BPS), name="decision_pct_bps"),
+            models.CheckConstraint(
+                condition=Q(jediswap_pct=risk.BPS - models.F("ekubo_pct")), name="decision_pcts_sum_to_bps"
+            ),
+            models.CheckConstraint(
+                condition=Q(constraints_passed=True, violations=0) | Q(constraints_passed=False, violations__gt=0),
+                name="decision_passed_iff_no_violation",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"decision {self.pk}"
+
+    @property
+    def violated_rules(self) -> list[str]:
+        return risk.violated_rules(self.violations)

@@ -1,0 +1,11 @@
+from django.contrib import admin
+from django.urls import path
+
+from .api import api
+from .health import health
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
+    path("health", health, name="health"),
+]

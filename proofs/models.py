@@ -1,0 +1,70 @@
+import uuid
+
+from django.db import models
+
+
+class ProofJob(models.Model):
+    class Status(models.TextChoices):
+        GENERATING = "generating"
+        GENERATED = "generated"
+        SUBMITTED = "submitted"
+        VERIFYING = "verifying"
+        VERIFIED = "verified"
+        FAILED = "failed"
+        TIMEOUT = "timeout"
+
+    # The only moves a job may make; proofs.services.proof_job_transition enforces them for every caller.
+    TRANSITIONS = {
+        Status.GENERATING: {Status.GENERATED, Status.FAILED, Status.TIMEOUT},
+        Status.GENERATED: {Status.SUBMITTED, Status.FAILED},
+        Status.SUBMITTED: {Status.VERIFYING, Status.VERIFIED, Status.FAILED, Status.TIMEOUT},
+        Status.VERIFYING: {Status.VERIFIED, Status.FAILED, Status.TIMEOUT},
+        Status.VERIFIED: set(),
+        # A failed or timed-out submission may be retried from the stored proof.
+        Status.FAILED: {Status.GENERATED},
+        Status.TIMEOUT: {Status.GENERATED},
+    }
+    FINAL = frozenset({Status.VERIFIED, Status.FAILED, Status.TIMEOUT})
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.GENERATING, db_index=True)
+    proof_hash = models.CharField(max_length=66, blank=True, db_index=True)
+    proof = models.BinaryField(blank=True, default=b"")
+    proof_size = models.PositiveIntegerField(null=True, blank=True)
+    generation_time = models.DurationField(null=True, blank=True)
+    prover = models.CharField(max_length=100, blank=True)
+    security_bits = models.PositiveSmallIntegerField(null=True, blank=True)
+    public_inputs = models.JSONField(null=True, blank=True)
+    metrics = models.JSONField(null=True, blank=True)
+    fact_hash = models.CharField(max_length=66, blank=True)
+    l2_fact_hash = models.CharField(max_length=66, blank=True)
+    remote_job_id = models.CharField(max_length=100, blank=True, db_index=True)
+    tx_hash = models.CharField(max_length=66, blank=True, db_index=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"proof job {self.id} ({self.status})"
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in self.FINAL
+
+
+class ProofJobEvent(models.Model):
+    """Every status change and failure reason of a job, so none is lost when the next one comes."""
+
+    job = models.ForeignKey(ProofJob, on_delete=models.CASCADE, related_name="events")
+    from_status = models.CharField(max_length=16, choices=ProofJob.Status.choices, blank=True)
+    to_status = models.CharField(max_length=16, choices=ProofJob.Status.choices)
+    detail = models.TextField(blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["at", "id"]

@@ -1,0 +1,41 @@
+from django.contrib import admin, messages
+
+from .models import ApiToken, ModelVersion
+from .services import model_version_activate
+
+
+@admin.register(ModelVersion)
+class ModelVersionAdmin(admin.ModelAdmin):
+    list_display = ["version", "is_current", "model_hash", "registered_by", "registered_at"]
+    readonly_fields = ["family", "model_hash", "is_current", "registered_by", "registered_at"]
+    fields = ["version", "description", "parameters", *readonly_fields]
+    actions = ["make_current"]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.registered_by = request.user
+        super().save_model(request, obj, form, change)
+
+    # A version that decided something is history: it must stay exactly as it was.
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and not (obj and obj.is_used())
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and not (obj and (obj.is_used() or obj.is_current))
+
+    @admin.action(description="Make the selected version current")
+    def make_current(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one version to make current.", messages.ERROR)
+            return
+        model_version = model_version_activate(version=queryset.get().version)
+        self.message_user(request, f"{model_version.version} is now the current model version.")
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = ["name", "user", "created_at", "last_used_at"]
+    readonly_fields = ["user", "name", "created_at", "last_used_at"]
+
+    def has_add_permission(self, request):
+        return False  # keys are shown once, by `manage.py create_api_token`

@@ -1,0 +1,33 @@
+"""Staff-only API access: a bearer token (ApiToken) or a staff session with CSRF."""
+
+from django.utils import timezone
+from ninja.errors import AuthorizationError
+from ninja.security import HttpBearer, SessionAuth
+
+from .models import ApiToken
+
+
+def _require_staff(user):
+    if not user.is_staff:
+        raise AuthorizationError(message="staff only")
+    return user
+
+
+class StaffTokenAuth(HttpBearer):
+    def authenticate(self, request, token):
+        api_token = ApiToken.objects.select_related("user").filter(key_hash=ApiToken.hash_key(token)).first()
+        if api_token is None or not api_token.user.is_active:
+            return None
+        ApiToken.objects.filter(pk=api_token.pk).update(last_used_at=timezone.now())
+        request.user = api_token.user
+        return _require_staff(api_token.user)
+
+
+class StaffSessionAuth(SessionAuth):
+    def authenticate(self, request, key):
+        if not request.user.is_authenticated:
+            return None
+        return _require_staff(request.user)
+
+
+staff_only = [StaffTokenAuth(), StaffSessionAuth()]

@@ -1,0 +1,30 @@
+from obsqra.errors import NotFound
+
+from .models import ModelVersion
+
+
+class UnknownModelVersion(NotFound):
+    def __init__(self, version: str):
+        super().__init__(f"unknown model version {version!r}", field=("model_version",))
+
+
+def current_model_version() -> ModelVersion:
+    try:
+        return ModelVersion.objects.get(is_current=True)
+    except ModelVersion.DoesNotExist:
+        raise NotFound("no model version is current; activate one in the admin") from None
+
+
+def model_version_get(version: str | None) -> ModelVersion:
+    """The named version, or the current one when no version is named."""
+    if version is None:
+        return current_model_version()
+    try:
+        return ModelVersion.objects.get(version=version)
+    except ModelVersion.DoesNotExist:
+        raise UnknownModelVersion(version) from None
+
+
+def model_version_history() -> list[ModelVersion]:
+    """Newest semantic version first (string order would put 10.0.0 before 9.0.0)."""
+    return sorted(ModelVersion.objects.select_related("registered_by"), key=lambda mv: mv.semver, reverse=True)

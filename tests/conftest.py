@@ -1,0 +1,122 @@
+import secrets
+
+import pytest
+from django.db import connection
+from django.test import Client
+
+from allocations import risk
+from registry.models import ApiToken, ModelVersion
+
+# The published formulas, read independently of the migration that ships them.
+V1_ELEMENTS = [35, 10000, 0, 30, 10000, 0, 15, 10, 5, 0, 1, 5, 0, 1000, 1, 100, 99, 5, 95]
+V2_ELEMENTS = [25, 10000, 0, 40, 10000, 0, 0, 5, 15, 30, 3, 10, 0, 730, 10, 730, 0, 5, 95]
+
+PUBLISHED_JEDISWAP = {"utilization": 6500, "volatility": 3500, "liquidity": 1, "audit_score": 98, "age_days": 800}
+PUBLISHED_EKUBO = {"utilization": 5000, "volatility": 2500, "liquidity": 2, "audit_score": 95, "age_days": 600}
+SEPOLIA_METRICS = {"utilization": 500, "volatility": 2000, "liquidity": 2, "audit_score": 85, "age_days": 365}
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _require_postgresql(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        if connection.vendor != "postgresql":
+            pytest.exit("the test suite runs against PostgreSQL: use the README's test command", returncode=2)
+
+
+@pytest.fixture
+def v1_params() -> risk.ModelParams:
+    return risk.ModelParams.from_elements(V1_ELEMENTS)
+
+
+@pytest.fixture
+def v2_params() -> risk.ModelParams:
+    return risk.ModelParams.from_elements(V2_ELEMENTS)
+
+
+@pytest.fixture
+def decision_body():
+    """A valid request body for the decision endpoints; tests change one thing at a time."""
+
+    def make(**overrides):
+        body = {"jediswap_metrics": dict(PUBLISHED_JEDISWAP), "ekubo_metrics": dict(PUBLISHED_EKUBO)}
+        body.update(overrides)
+        return body
+
+    return make
+
+
+@pytest.fixture
+def api(client: Client):
+    """JSON helpers over the real URL routing and middleware."""
+
+    class Api:
+        def get(self, path, **headers):
+            return client.get(f"/api/v1{path}", headers=headers)
+
+        def post(self, path, body, **headers):
+            return client.post(f"/api/v1{path}", body, content_type="application/json", headers=headers)
+
+    return Api()
+
+
+@pytest.fixture
+def staff_user(django_user_model):
+    return django_user_model.objects.create_user("auditor", password="pw-auditor-1", is_staff=True)
+
+
+@pytest.fixture
+def plain_user(django_user_model):
+    return django_user_model.objects.create_user("visitor", password="pw-visitor-1")
+
+
+def make_token(user) -> str:
+    key = secrets.token_urlsafe(32)
+    ApiToken.objects.create(user=user, name="test", key_hash=ApiToken.hash_key(key))
+    return key
+
+
+@pytest.fixture
+def staff_token(staff_user) -> str:
+    return make_token(staff_user)
+
+
+@pytest.fixture
+def current_version() -> ModelVersion:
+    return ModelVersion.objects.get(is_current=True)
+
+
+def test_database_url() -> str:
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    return f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+
+test_database_url.__test__ = False  # a helper, not a test
+
+
+@pytest.fixture(scope="session")
+def q_cluster(django_db_setup, django_db_blocker, tmp_path_factory):
+    """A real django-q2 cluster in its own process, working on the test database."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from django_q.status import Stat
+
+    env = os.environ | {"DATABASE_URL": test_database_url(), "Q_WORKERS": "1"}
+    log_path = tmp_path_factory.mktemp("qcluster") / "qcluster.log"
+    log = log_path.open("w")
+    process = subprocess.Popen([sys.executable, "manage.py", "qcluster"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 30
+    with django_db_blocker.unblock():
+        while not Stat.get_all():
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                pytest.fail(f"django-q2 cluster did not start:\n{log_path.read_text()}")
+            time.sleep(0.2)
+    yield process
+    process.terminate()
+    process.wait(timeout=30)
+    log.close()
