@@ -1,0 +1,493 @@
+//! STARK proof (winterfell) that the parameterised risk model turned the public inputs into the
+//! public outputs. Exposed to Python as `proofs._stark`.
+//!
+//! Rust API: [prove], [verify], [evaluate_public], [proof_options], [security_bits].
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use winterfell::{
+    math::{fields::f64::BaseElement, StarkField},
+    AcceptableOptions, BatchingMethod, FieldExtension, Proof, ProofOptions, Prover, TraceTable,
+    TransitionConstraintDegree, VerifierError,
+};
+
+pub mod air;
+pub mod model;
+pub mod prover;
+#[cfg(test)]
+mod tests;
+
+mod python;
+
+use winter_utils::{ByteReader, Deserializable, DeserializationError, Serializable};
+
+use air::{PublicInputs, RiskAir, TRACE_LENGTH, TRACE_WIDTH};
+use model::*;
+use prover::{build_trace, Hasher, RandomCoin, RiskProver, VectorCommitment, Witness};
+
+/// Identifies the proof system and AIR version; bump the AIR suffix on any constraint change.
+pub const PROVER_NAME: &str = "winterfell-0.13.1/obsqra-risk-air-v1";
+
+// PROOF OPTIONS
+// ================================================================================================
+
+/// Conjectured security the verifier insists on.
+pub const MIN_SECURITY_BITS: u32 = 96;
+
+// 32 queries * log2(8) = 96 bits from queries, +8 bits of grinding = 104, minus 1 = 103 bits
+// conjectured (below the caps: 128-bit quadratic extension field, 128-bit Blake3-256 collision
+// resistance). Measured on 2 cores (examples/bench.rs --grid): blowup 8 proves ~1.8x faster than
+// blowup 16 with 24 queries for ~1.7 KB more proof; grinding 8 costs ~256 hashes. With the FRI
+// remainder degree at 63 (= trace length - 1) the DEEP polynomial is sent as its 64
+// coefficients (committed before the queries are drawn) and checked at the query points
+// directly: no FRI layers, hence no FRI Merkle paths.
+pub const NUM_QUERIES: usize = 32;
+pub const BLOWUP_FACTOR: usize = 8;
+pub const GRINDING_FACTOR: u32 = 8;
+pub const FIELD_EXTENSION: FieldExtension = FieldExtension::Quadratic;
+pub const FRI_FOLDING_FACTOR: usize = 8;
+pub const FRI_REMAINDER_MAX_DEGREE: usize = 63;
+pub const HASH_FUNCTION: &str = "blake3-256";
+
+pub fn proof_options() -> ProofOptions {
+    ProofOptions::new(
+        NUM_QUERIES,
+        BLOWUP_FACTOR,
+        GRINDING_FACTOR,
+        FIELD_EXTENSION,
+        FRI_FOLDING_FACTOR,
+        FRI_REMAINDER_MAX_DEGREE,
+        BatchingMethod::Linear,
+        BatchingMethod::Linear,
+    )
+}
+
+/// Conjectured security (bits) of proofs made with `options` by this crate.
+pub fn options_security_bits(options: &ProofOptions) -> u32 {
+    // same computation as `Proof::conjectured_security`, which only looks at the options, the
+    // base field and the hash function
+    let field_bits = BaseElement::MODULUS_BITS * options.field_extension().degree();
+    let per_query = options.blowup_factor().ilog2();
+    let mut query_bits = per_query * options.num_queries() as u32;
+    if query_bits >= 80 {
+        query_bits += options.grinding_factor();
+    }
+    field_bits.min(query_bits).saturating_sub(1).min(128)
+}
+
+/// Conjectured security of the default options.
+pub fn default_security_bits() -> u32 {
+    options_security_bits(&proof_options())
+}
+
+// ERRORS
+// ================================================================================================
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Error {
+    /// An input given to the prover is malformed; `index` is the position in the 36-value
+    /// input list (0 = model hash).
+    Input { index: usize, message: String },
+    /// A public input is out of bounds or the vector has the wrong length.
+    PublicInput(String),
+    /// The proof bytes could not be parsed.
+    Deserialization(String),
+    /// The proof was made with options below [MIN_SECURITY_BITS].
+    InsufficientSecurity(String),
+    /// The proof is well-formed but does not verify against these public inputs.
+    Verification(String),
+    /// The prover failed (should not happen for inputs that passed the bound checks).
+    Prover(String),
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Error::Input { message, .. } => write!(f, "{message}"),
+            Error::PublicInput(m) => write!(f, "{m}"),
+            Error::Deserialization(m) => write!(f, "proof deserialization failed: {m}"),
+            Error::InsufficientSecurity(m) => write!(f, "insufficient security: {m}"),
+            Error::Verification(m) => write!(f, "verification failed: {m}"),
+            Error::Prover(m) => write!(f, "proving failed: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+fn panic_message(p: Box<dyn std::any::Any + Send>) -> String {
+    if let Some(s) = p.downcast_ref::<&str>() {
+        s.to_string()
+    } else if let Some(s) = p.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "panic".to_string()
+    }
+}
+
+// EVALUATION AND PROVING
+// ================================================================================================
+
+/// Validates the 35 inputs and returns the 44-value public input vector (no proof).
+pub fn evaluate_public(
+    limbs: &[u64; HASH_LIMBS],
+    inputs: &[u64; NUM_INPUTS],
+) -> Result<[u64; PUBLIC_INPUT_LEN], Error> {
+    check_inputs(inputs).map_err(|e| Error::Input {
+        index: e.index - PI_PARAMS + 1,
+        message: format!(
+            "input {} ({}) out of range: {}",
+            e.index - PI_PARAMS + 1,
+            e.name(),
+            e.detail
+        ),
+    })?;
+    if let Some(i) = limbs.iter().position(|&l| l > LIMB_MASK) {
+        return Err(Error::Input {
+            index: 0,
+            message: format!("input 0 (model hash) limb {i} does not fit in 63 bits"),
+        });
+    }
+    Ok(public_vector(limbs, inputs, &evaluate(inputs)))
+}
+
+/// Proves a public input vector with the given options (used directly by tests and benches).
+/// The vector must satisfy the bounds and be the model's output for its inputs.
+pub fn prove_public_with_options(
+    pi: &[u64; PUBLIC_INPUT_LEN],
+    options: ProofOptions,
+) -> Result<Proof, Error> {
+    check_public_inputs(pi).map_err(|e| Error::PublicInput(e.to_string()))?;
+    let inputs: [u64; NUM_INPUTS] = pi[PI_PARAMS..PI_RISK_JEDI].try_into().unwrap();
+    let expected = evaluate(&inputs);
+    if public_vector(&[0; HASH_LIMBS], &inputs, &expected)[PI_RISK_JEDI..] != pi[PI_RISK_JEDI..] {
+        return Err(Error::Prover(format!(
+            "public outputs {:?} are not the model's outputs {:?}",
+            &pi[PI_RISK_JEDI..],
+            &public_vector(&[0; HASH_LIMBS], &inputs, &expected)[PI_RISK_JEDI..]
+        )));
+    }
+    let witness = Witness::from_public(pi);
+    if let Some(c) = witness.first_out_of_range() {
+        return Err(Error::Prover(format!(
+            "internal error: witness column {} out of range",
+            air::COLUMNS[c].name
+        )));
+    }
+    prove_trace(pi, &witness, options)
+}
+
+/// Builds the trace for a (possibly dishonest) witness and proves it (see [prove_table]).
+pub fn prove_trace(
+    pi: &[u64; PUBLIC_INPUT_LEN],
+    witness: &Witness,
+    options: ProofOptions,
+) -> Result<Proof, Error> {
+    prove_table(pi, build_trace(witness), options)
+}
+
+/// Runs the winterfell prover on a trace. Panics raised by winterfell's debug-mode trace
+/// validation (an invalid trace) are turned into errors.
+pub fn prove_table(
+    pi: &[u64; PUBLIC_INPUT_LEN],
+    trace: TraceTable<BaseElement>,
+    options: ProofOptions,
+) -> Result<Proof, Error> {
+    let prover = RiskProver::new(options, PublicInputs { values: *pi });
+    match catch_unwind(AssertUnwindSafe(|| prover.prove(trace))) {
+        Ok(Ok(proof)) => Ok(proof),
+        Ok(Err(e)) => Err(Error::Prover(e.to_string())),
+        Err(p) => Err(Error::Prover(panic_message(p))),
+    }
+}
+
+/// Evaluates the model on the inputs and proves the result with the default options.
+/// Returns the serialized proof and the 44-value public input vector.
+pub fn prove(
+    limbs: &[u64; HASH_LIMBS],
+    inputs: &[u64; NUM_INPUTS],
+) -> Result<(Vec<u8>, [u64; PUBLIC_INPUT_LEN]), Error> {
+    let pi = evaluate_public(limbs, inputs)?;
+    let proof = prove_public_with_options(&pi, proof_options())?;
+    Ok((proof.to_bytes(), pi))
+}
+
+// VERIFICATION
+// ================================================================================================
+
+/// Checks the fixed-size proof header (trace shape, field, options) before handing the bytes to
+/// winterfell, whose deserializer panics on some invalid option values.
+fn check_proof_header(bytes: &[u8]) -> Result<(), Error> {
+    let err = |m: String| Err(Error::Deserialization(m));
+    // TraceInfo: main width u8, aux width u8, aux rands u8, log2(length) u8, meta len u16
+    if bytes.len() < 6 {
+        return err("proof too short".into());
+    }
+    let (main, aux, rands, log_len) = (bytes[0], bytes[1], bytes[2], bytes[3]);
+    if main as usize != TRACE_WIDTH || aux != 0 || rands != 0 {
+        return err(format!(
+            "trace shape {main}+{aux} columns does not match this AIR ({TRACE_WIDTH}+0)"
+        ));
+    }
+    if log_len as u32 != TRACE_LENGTH.ilog2() {
+        return err(format!(
+            "trace length 2^{log_len} does not match this AIR ({TRACE_LENGTH})"
+        ));
+    }
+    let meta_len = u16::from_le_bytes([bytes[4], bytes[5]]) as usize;
+    if meta_len != 0 {
+        return err("unexpected trace metadata".into());
+    }
+    let mut pos = 6;
+    let modulus = BaseElement::get_modulus_le_bytes();
+    let Some(&mlen) = bytes.get(pos) else {
+        return err("proof too short".into());
+    };
+    pos += 1;
+    if bytes.get(pos..pos + mlen as usize) != Some(&modulus[..]) {
+        return err("proof is not over the Goldilocks field".into());
+    }
+    pos += mlen as usize;
+    // options: queries, blowup, grinding, extension, folding, remainder degree, 2x batching,
+    // partitions, hash rate
+    let Some(o) = bytes.get(pos..pos + 10) else {
+        return err("proof too short".into());
+    };
+    let ok = o[0] >= 1
+        && o[1].is_power_of_two()
+        && (2..=128).contains(&o[1])
+        && (o[1] as usize) >= TransitionConstraintDegree::with_cycles(2, vec![TRACE_LENGTH]).min_blowup_factor()
+        && o[2] <= 32
+        && (1..=3).contains(&o[3])
+        && o[4].is_power_of_two()
+        && (2..=16).contains(&o[4])
+        && (o[5] as u16 + 1).is_power_of_two()
+        // one partition, hash rate 1 (winterfell's default): the hash rate is not part of the
+        // transcript and is unused with one partition, so any other value is a malleated proof
+        && o[8] == 1
+        && o[9] == 1;
+    if !ok {
+        return err("invalid proof options".into());
+    }
+    Ok(())
+}
+
+/// A slice reader that refuses to pre-allocate more elements than there are bytes left.
+/// winterfell's default `read_many` trusts the encoded length, so a single flipped length byte
+/// could make it allocate tens of GB and abort the process.
+struct BoundedReader<'a> {
+    data: &'a [u8],
+    pos: usize,
+}
+
+impl ByteReader for BoundedReader<'_> {
+    fn read_u8(&mut self) -> Result<u8, DeserializationError> {
+        let b = self.peek_u8()?;
+        self.pos += 1;
+        Ok(b)
+    }
+
+    fn peek_u8(&self) -> Result<u8, DeserializationError> {
+        self.data
+            .get(self.pos)
+            .copied()
+            .ok_or(DeserializationError::UnexpectedEOF)
+    }
+
+    fn read_slice(&mut self, len: usize) -> Result<&[u8], DeserializationError> {
+        self.check_eor(len)?;
+        let s = &self.data[self.pos..self.pos + len];
+        self.pos += len;
+        Ok(s)
+    }
+
+    fn read_array<const N: usize>(&mut self) -> Result<[u8; N], DeserializationError> {
+        Ok(self.read_slice(N)?.try_into().unwrap())
+    }
+
+    fn check_eor(&self, num_bytes: usize) -> Result<(), DeserializationError> {
+        match self.pos.checked_add(num_bytes) {
+            Some(end) if end <= self.data.len() => Ok(()),
+            _ => Err(DeserializationError::UnexpectedEOF),
+        }
+    }
+
+    fn has_more_bytes(&self) -> bool {
+        self.pos < self.data.len()
+    }
+
+    fn read_many<D: Deserializable>(
+        &mut self,
+        num_elements: usize,
+    ) -> Result<Vec<D>, DeserializationError> {
+        // every element of a proof takes at least one byte
+        if num_elements > self.data.len() - self.pos {
+            return Err(DeserializationError::UnexpectedEOF);
+        }
+        let mut result = Vec::with_capacity(num_elements);
+        for _ in 0..num_elements {
+            result.push(D::read_from(self)?);
+        }
+        Ok(result)
+    }
+}
+
+/// Size of a Blake3-256 digest in a serialized Merkle multiproof.
+const DIGEST_BYTES: usize = 32;
+
+/// Walks a serialized batch Merkle proof (depth u8, node-vector count, then length-prefixed
+/// digest vectors) without allocating. winterfell 0.13.1 parses these blobs inside `verify` with
+/// `Vec::with_capacity(<count from the proof>)`, so a corrupted count aborts the process with an
+/// allocation failure; we refuse such blobs before verification.
+fn check_multiproof(blob: &[u8]) -> Result<(), DeserializationError> {
+    let mut r = BoundedReader { data: blob, pos: 0 };
+    r.read_u8()?;
+    let vectors = r.read_usize()?;
+    if vectors > blob.len() {
+        return Err(DeserializationError::UnexpectedEOF);
+    }
+    for _ in 0..vectors {
+        let n = r.read_usize()?;
+        r.read_slice(
+            n.checked_mul(DIGEST_BYTES)
+                .ok_or(DeserializationError::UnexpectedEOF)?,
+        )?;
+    }
+    if r.has_more_bytes() {
+        return Err(DeserializationError::UnconsumedBytes);
+    }
+    Ok(())
+}
+
+/// Checks the parts of a parsed proof that winterfell only decodes inside `verify`, where a
+/// corrupted value either aborts the process (see [check_multiproof]) or trips an `assert!`, and
+/// pins fields the transcript does not cover.
+fn check_proof_structure(proof: &Proof) -> Result<(), DeserializationError> {
+    // winterfell asserts at least one query when parsing the query tables
+    let unique = proof.num_unique_queries as usize;
+    if unique == 0 || unique > proof.options().num_queries() {
+        return Err(DeserializationError::InvalidValue(
+            "bad number of unique queries".into(),
+        ));
+    }
+    // Queries: values (usize length + bytes), then opening proof (usize length + bytes)
+    for q in proof
+        .trace_queries
+        .iter()
+        .chain(std::iter::once(&proof.constraint_queries))
+    {
+        let bytes = q.to_bytes();
+        let mut r = BoundedReader {
+            data: &bytes,
+            pos: 0,
+        };
+        let n = r.read_usize()?;
+        r.read_slice(n)?;
+        let n = r.read_usize()?;
+        check_multiproof(r.read_slice(n)?)?;
+    }
+    // OOD frame: two u16-length blobs, each starting with the frame size (asserted to be 2)
+    let bytes = proof.ood_frame.to_bytes();
+    let mut r = BoundedReader {
+        data: &bytes,
+        pos: 0,
+    };
+    for _ in 0..2 {
+        let n = r.read_u16()? as usize;
+        if r.read_slice(n)?.first() != Some(&2) {
+            return Err(DeserializationError::InvalidValue("bad OOD frame".into()));
+        }
+    }
+    // the FRI partition count is unused without FRI layers and not in the transcript: pin it
+    if proof.fri_proof.num_partitions() != 1 {
+        return Err(DeserializationError::InvalidValue(
+            "unexpected FRI partitions".into(),
+        ));
+    }
+    // FRI: u8 layer count, each layer u32 length + values, u32 length + paths
+    let bytes = proof.fri_proof.to_bytes();
+    let mut r = BoundedReader {
+        data: &bytes,
+        pos: 0,
+    };
+    for _ in 0..r.read_u8()? {
+        let n = r.read_u32()? as usize;
+        r.read_slice(n)?;
+        let n = r.read_u32()? as usize;
+        check_multiproof(r.read_slice(n)?)?;
+    }
+    Ok(())
+}
+
+/// Parses proof bytes.
+pub fn parse_proof(bytes: &[u8]) -> Result<Proof, Error> {
+    check_proof_header(bytes)?;
+    let parse = || {
+        let mut reader = BoundedReader {
+            data: bytes,
+            pos: 0,
+        };
+        let proof = Proof::read_from(&mut reader)?;
+        if reader.has_more_bytes() {
+            return Err(DeserializationError::UnconsumedBytes);
+        }
+        check_proof_structure(&proof)?;
+        Ok(proof)
+    };
+    match catch_unwind(parse) {
+        // only the canonical encoding is accepted: bytes the transcript does not cover (e.g. the
+        // partition hash rate, unused with one partition) must not give a second valid proof
+        Ok(Ok(p)) if p.to_bytes() == bytes => Ok(p),
+        Ok(Ok(_)) => Err(Error::Deserialization(
+            "non-canonical proof encoding".into(),
+        )),
+        Ok(Err(e)) => Err(Error::Deserialization(e.to_string())),
+        Err(p) => Err(Error::Deserialization(panic_message(p))),
+    }
+}
+
+/// Conjectured security of a serialized proof (from the options it was made with).
+pub fn security_bits(bytes: &[u8]) -> Result<u32, Error> {
+    let proof = parse_proof(bytes)?;
+    Ok(proof.conjectured_security::<Hasher>().bits())
+}
+
+/// Checks the length and bounds of a public input vector.
+pub fn check_public_vector(values: &[u64]) -> Result<[u64; PUBLIC_INPUT_LEN], Error> {
+    let pi: [u64; PUBLIC_INPUT_LEN] = values.try_into().map_err(|_| {
+        Error::PublicInput(format!(
+            "expected {PUBLIC_INPUT_LEN} public inputs, got {}",
+            values.len()
+        ))
+    })?;
+    check_public_inputs(&pi).map_err(|e| Error::PublicInput(e.to_string()))?;
+    Ok(pi)
+}
+
+/// Verifies a serialized proof against a public input vector, requiring at least
+/// [MIN_SECURITY_BITS] bits of conjectured security.
+pub fn verify(bytes: &[u8], public_inputs: &[u64]) -> Result<(), Error> {
+    // bounds first: the AIR's soundness argument assumes them
+    let pi = check_public_vector(public_inputs)?;
+    let proof = parse_proof(bytes)?;
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        winterfell::verify::<RiskAir, Hasher, RandomCoin, VectorCommitment>(
+            proof,
+            PublicInputs { values: pi },
+            &AcceptableOptions::MinConjecturedSecurity(MIN_SECURITY_BITS),
+        )
+    }));
+    match result {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(
+            e @ (VerifierError::InsufficientConjecturedSecurity(..)
+            | VerifierError::UnacceptableProofOptions),
+        )) => Err(Error::InsufficientSecurity(e.to_string())),
+        Ok(Err(VerifierError::ProofDeserializationError(m))) => Err(Error::Deserialization(m)),
+        Ok(Err(e)) => Err(Error::Verification(e.to_string())),
+        Err(p) => Err(Error::Verification(format!(
+            "malformed proof ({})",
+            panic_message(p)
+        ))),
+    }
+}
