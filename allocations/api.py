@@ -1,8 +1,12 @@
 from datetime import datetime
+from uuid import UUID
 
+from django.urls import reverse
 from ninja import Router, Schema
 from ninja.pagination import PageNumberPagination, paginate
 from pydantic import ConfigDict, Field
+
+from proofs.services import decision_orchestrate
 
 from . import risk, selectors, services
 from .models import AllocationDecision
@@ -78,10 +82,6 @@ class DecisionOut(Schema):
     block_number: int | None
 
     @staticmethod
-    def resolve_apys(obj: AllocationDecision) -> risk.Apys:
-        return risk.Apys(jediswap=obj.jediswap_apy, ekubo=obj.ekubo_apy)
-
-    @staticmethod
     def resolve_proof_job_id(obj: AllocationDecision) -> str | None:
         return str(obj.proof_job_id) if obj.proof_job_id else None
 
@@ -108,6 +108,37 @@ def score(request, payload: DecisionIn):
         ekubo_pct=outcome.ekubo_pct,
         constraints_passed=outcome.passed,
         violations=risk.violated_rules(outcome.violations),
+    )
+
+
+class OrchestratedOut(Schema):
+    decision_id: int
+    status: AllocationDecision.Status
+    proof_job_id: UUID
+    proof_status: str
+    proof_hash: str
+    jediswap_pct: int
+    ekubo_pct: int
+    constraints_passed: bool
+    violations: list[str]
+    verification_url: str
+
+
+@router.post("/orchestrate-allocation", response=OrchestratedOut)
+def orchestrate_allocation(request, payload: DecisionIn):
+    decision = decision_orchestrate(inputs=payload.resolve())
+    job = decision.proof_job
+    return OrchestratedOut(
+        decision_id=decision.pk,
+        status=decision.status,
+        proof_job_id=job.pk,
+        proof_status=job.status,
+        proof_hash=job.proof_hash,
+        jediswap_pct=decision.jediswap_pct,
+        ekubo_pct=decision.ekubo_pct,
+        constraints_passed=decision.constraints_passed,
+        violations=decision.violated_rules,
+        verification_url=request.build_absolute_uri(reverse("proofs:detail", args=[job.pk])),
     )
 
 

@@ -129,5 +129,9 @@ class AllocationDecision(models.Model):
         return f"decision {self.pk}"
 
     @property
+    def apys(self) -> risk.Apys:
+        return risk.Apys(jediswap=self.jediswap_apy, ekubo=self.ekubo_apy)
+
+    @property
     def violated_rules(self) -> list[str]:
         return risk.violated_rules(self.violations)

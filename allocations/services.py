@@ -41,6 +41,17 @@ def decision_inputs_resolve(
     )
 
 
+def decision_inputs_of(decision: AllocationDecision) -> DecisionInputs:
+    """The inputs a stored decision was computed from, to prove it again."""
+    return DecisionInputs(
+        model_version=decision.model_version,
+        policy=decision.policy,
+        jediswap=decision.jediswap_snapshot.metrics,
+        ekubo=decision.ekubo_snapshot.metrics,
+        apys=decision.apys,
+    )
+
+
 @transaction.atomic
 def decision_create(
     *, inputs: DecisionInputs, source: str = MetricsSnapshot.Source.REQUEST, proof_job=None

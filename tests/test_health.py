@@ -10,7 +10,7 @@ def test_health_reports_database_and_missing_task_queue(client, settings):
     assert (body["status"], body["starknet_rpc"]) == ("degraded", {"configured": False})
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_health_is_ok_with_a_live_cluster(client, q_cluster, settings):
     settings.STARKNET_RPC_URLS = ["http://127.0.0.1:9/rpc/v0_8"]
     response = client.get("/health")

@@ -7,7 +7,8 @@ from django.utils import timezone
 
 from allocations import risk
 from allocations.models import AllocationDecision, MetricsSnapshot
-from allocations.services import decision_create, decision_inputs_resolve
+from allocations.services import decision_inputs_resolve
+from proofs.services import decision_orchestrate
 
 
 def _drift(rng: random.Random, value: int, step: int, low: int, high: int) -> int:
@@ -30,7 +31,7 @@ def demo_metrics(rng: random.Random, count: int):
 
 
 class Command(BaseCommand):
-    help = "Load demo allocation decisions (one a day, ending today) unless some are already there."
+    help = "Load proven demo allocation decisions (one a day, ending today) unless some are already there."
 
     def add_arguments(self, parser):
         parser.add_argument("--count", type=int, default=60)
@@ -46,6 +47,6 @@ class Command(BaseCommand):
         for day, metrics in enumerate(demo_metrics(rng, count)):
             apys = risk.Apys(jediswap=rng.randint(700, 1000), ekubo=rng.randint(1000, 1400))
             inputs = decision_inputs_resolve(jediswap=metrics["jediswap"], ekubo=metrics["ekubo"], apys=apys)
-            decision = decision_create(inputs=inputs, source=MetricsSnapshot.Source.DEMO)
+            decision = decision_orchestrate(inputs=inputs, source=MetricsSnapshot.Source.DEMO)
             AllocationDecision.objects.filter(pk=decision.pk).update(created_at=start + timedelta(days=day))
         self.stdout.write(f"Loaded {count} demo decisions.")

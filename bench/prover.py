@@ -1,0 +1,98 @@
+"""Prover figures for one decision, and decisions proven per second through the HTTP API.
+
+    .venv/bin/python bench/prover.py [--runs 200] [--requests 200]
+
+The API part starts the real web server on a scratch SQLite database on 127.0.0.1.
+"""
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from allocations import risk  # noqa: E402
+from proofs import _stark  # noqa: E402
+from proofs.statement import PublicInputs, prove, verify  # noqa: E402
+
+V2 = risk.ModelParams.from_elements([25, 10000, 0, 40, 10000, 0, 0, 5, 15, 30, 3, 10, 0, 730, 10, 730, 0, 5, 95])
+METRICS = risk.ProtocolMetrics(utilization=500, volatility=2000, liquidity=2, audit_score=85, age_days=365)
+POLICY = risk.PolicyTerms(max_single=6000, min_diversification=2, max_volatility=10000, min_liquidity=3)
+BODY = {
+    "jediswap_metrics": {"utilization": 6500, "volatility": 3500, "liquidity": 1, "audit_score": 98, "age_days": 800},
+    "ekubo_metrics": {"utilization": 5000, "volatility": 2500, "liquidity": 2, "audit_score": 95, "age_days": 600},
+}
+
+
+def timed(fn, runs):
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        result = fn()
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples), result
+
+
+def bench_prover(runs):
+    statement = PublicInputs.for_decision(V2, METRICS, METRICS, risk.Apys(), POLICY)
+    prove_s, proof = timed(lambda: prove(statement), runs)
+    verify_s, _ = timed(lambda: verify(proof, statement), runs)
+    print(f"prover           {_stark.PROVER_NAME}")
+    print(f"prove (median)   {prove_s * 1000:.2f} ms over {runs} runs")
+    print(f"verify (median)  {verify_s * 1000:.2f} ms over {runs} runs")
+    print(f"proof size       {len(proof):,} bytes")
+    print(f"security         {_stark.security_bits(proof)} bits conjectured")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def bench_api(requests):
+    with tempfile.TemporaryDirectory() as scratch:
+        env = os.environ | {"DATABASE_URL": f"sqlite:///{scratch}/bench.sqlite3", "SECRET_KEY": "bench", "DEBUG": "false"}
+        manage = [sys.executable, str(ROOT / "manage.py")]
+        subprocess.run([*manage, "migrate", "-v0"], env=env, check=True)
+        subprocess.run([*manage, "createcachetable"], env=env, check=True)
+        port = free_port()
+        server = subprocess.Popen(
+            [*manage, "runserver", "--noreload", "--nothreading", f"127.0.0.1:{port}"],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+                for _ in range(100):
+                    try:
+                        client.get("/health")
+                        break
+                    except httpx.TransportError:
+                        time.sleep(0.1)
+                for path in ("/api/v1/proofs/generate", "/api/v1/risk-engine/orchestrate-allocation"):
+                    started = time.perf_counter()
+                    for _ in range(requests):
+                        client.post(path, json=BODY).raise_for_status()
+                    rate = requests / (time.perf_counter() - started)
+                    print(f"{path:45s} {rate:6.1f} decisions/s ({requests} sequential requests, one client)")
+        finally:
+            server.terminate()
+            server.wait()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--requests", type=int, default=200)
+    args = parser.parse_args()
+    bench_prover(args.runs)
+    bench_api(args.requests)

@@ -1,0 +1,135 @@
+from datetime import datetime
+from uuid import UUID
+
+from django.urls import reverse
+from ninja import File, Query, Router, Schema
+from ninja.files import UploadedFile
+from pydantic import Field
+
+from allocations.api import DecisionIn
+from obsqra.errors import InvalidInput
+
+from . import selectors, services
+from .downloads import proof_file_response
+from .models import ProofJob
+from .proof_file import file_hash
+from .statement import PublicInputs
+from .verify import InvalidProof, check_proof_file
+
+router = Router(tags=["proofs"])
+
+MAX_PROOF_FILE_BYTES = 1_000_000
+
+
+class GeneratedOut(Schema):
+    proof_job_id: UUID
+    proof_hash: str
+    jediswap_score: int
+    ekubo_score: int
+    status: ProofJob.Status
+    message: str
+
+
+class ProofJobOut(Schema):
+    proof_job_id: UUID = Field(alias="id")
+    status: ProofJob.Status
+    decision_id: int | None
+    proof_hash: str
+    proof_size: int | None
+    prover: str
+    security_bits: int | None
+    generation_ms: float | None
+    public_inputs: PublicInputs | None
+    fact_hash: str
+    l2_fact_hash: str
+    remote_job_id: str
+    tx_hash: str
+    error: str
+    created_at: datetime
+    submitted_at: datetime | None
+    verified_at: datetime | None
+    elapsed_seconds: float
+    estimated_completion: datetime | None
+    verification_url: str
+    download_url: str
+
+    @staticmethod
+    def resolve_decision_id(job: ProofJob) -> int | None:
+        return job.decision.pk if hasattr(job, "decision") else None
+
+    @staticmethod
+    def resolve_generation_ms(job: ProofJob) -> float | None:
+        return job.generation_time.total_seconds() * 1000 if job.generation_time else None
+
+    @staticmethod
+    def resolve_elapsed_seconds(job: ProofJob) -> float:
+        return round(selectors.proof_job_elapsed(job), 3)
+
+    @staticmethod
+    def resolve_estimated_completion(job: ProofJob) -> datetime | None:
+        return selectors.proof_job_estimated_completion(job)
+
+    @staticmethod
+    def resolve_verification_url(job: ProofJob, context) -> str:
+        return context["request"].build_absolute_uri(reverse("proofs:detail", args=[job.pk]))
+
+    @staticmethod
+    def resolve_download_url(job: ProofJob, context) -> str:
+        return context["request"].build_absolute_uri(f"/api/v1/proofs/{job.pk}/download")
+
+
+class ProofJobListOut(Schema):
+    counts: dict[str, int] = Field(description="jobs per status, over all jobs")
+    items: list[ProofJobOut]
+
+
+class VerifyOut(Schema):
+    valid: bool
+    reason: str | None = None
+    proof_hash: str
+    statement: PublicInputs | None = None
+    proof_job_id: UUID | None = Field(None, description="our job holding this exact file, if any")
+
+
+@router.post("/generate", response=GeneratedOut)
+def generate(request, payload: DecisionIn):
+    job = services.proof_generate(inputs=payload.resolve())
+    public_inputs = PublicInputs.model_validate(job.public_inputs)
+    return GeneratedOut(
+        proof_job_id=job.pk,
+        proof_hash=job.proof_hash,
+        jediswap_score=public_inputs.jediswap_score,
+        ekubo_score=public_inputs.ekubo_score,
+        status=job.status,
+        message=f"STARK proof generated in {job.generation_time.total_seconds() * 1000:.1f} ms"
+        if job.status == ProofJob.Status.GENERATED
+        else job.error,
+    )
+
+
+@router.get("", response=ProofJobListOut)
+def proof_jobs(request, status: ProofJob.Status | None = None, limit: int = Query(50, ge=1, le=500)):
+    return {"counts": selectors.proof_job_counts(), "items": list(selectors.proof_job_list(status=status)[:limit])}
+
+
+@router.post("/verify", response=VerifyOut)
+def verify_upload(request, file: UploadedFile = File(...)):
+    if file.size > MAX_PROOF_FILE_BYTES:
+        raise InvalidInput(f"a proof file is at most {MAX_PROOF_FILE_BYTES} bytes", field=("file",))
+    data = file.read()
+    try:
+        proof_file = check_proof_file(data)
+    except InvalidProof as exc:
+        return VerifyOut(valid=False, reason=str(exc), proof_hash=file_hash(data))
+    known = ProofJob.objects.filter(proof_hash=proof_file.proof_hash).values_list("pk", flat=True).first()
+    return VerifyOut(valid=True, proof_hash=proof_file.proof_hash, statement=proof_file.statement, proof_job_id=known)
+
+
+@router.get("/{job_id}", response=ProofJobOut)
+def proof_job_detail(request, job_id: UUID):
+    return selectors.proof_job_get(job_id)
+
+
+@router.get("/{job_id}/download")
+def download(request, job_id: UUID):
+    return proof_file_response(selectors.proof_job_get(job_id))
