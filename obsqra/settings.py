@@ -107,9 +107,48 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 
 STARKNET_RPC_URLS = env.list("STARKNET_RPC_URLS", default=[])
 
+# Public pages: where transactions and facts link to, and how often a live badge polls.
+STARKNET_EXPLORER_URL = env("STARKNET_EXPLORER_URL", default="https://sepolia.voyager.online")
+BADGE_POLL_SECONDS = env.int("BADGE_POLL_SECONDS", default=10)
+
+# A job still generating after this many seconds is marked timed out by the sweeper schedule.
+PROOF_GENERATION_TIMEOUT = env.int("PROOF_GENERATION_TIMEOUT", default=300)
+PROOF_SWEEP_MINUTES = env.int("PROOF_SWEEP_MINUTES", default=1)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
 }
+
+# ---------------------------------------------------------------------------------------------
+# Verification on Starknet (proofs.submission): prover service, Integrity fact check, webhook.
+# Every value is read from the environment so the django-q2 cluster process sees the same.
+# ---------------------------------------------------------------------------------------------
+# "atlantic", "sharp" or "" (off: a generated job stays generated).
+PROVER_SERVICE = env.str("PROVER_SERVICE", default="")
+ATLANTIC_URL = env.str("ATLANTIC_URL", default="https://atlantic.api.herodotus.cloud")
+ATLANTIC_API_KEY = env.str("ATLANTIC_API_KEY", default="")  # only ever sent as the api-key header
+ATLANTIC_NETWORK = env.str("ATLANTIC_NETWORK", default="TESTNET")  # TESTNET | MAINNET
+ATLANTIC_JOB_SIZE = env.str("ATLANTIC_JOB_SIZE", default="XS")  # XS | S | M | L
+SHARP_GATEWAY_URL = env.str("SHARP_GATEWAY_URL", default="")
+PROVER_HTTP_TIMEOUT = env.float("PROVER_HTTP_TIMEOUT", default=30.0)
+# Polling: one durable schedule; each run polls due jobs once. Seconds may be fractions (tests).
+PROOF_POLL_SECONDS = env.float("PROOF_POLL_SECONDS", default=30.0)
+PROOF_POLL_BATCH = env.int("PROOF_POLL_BATCH", default=20)
+PROOF_RETRY_MAX_SECONDS = env.float("PROOF_RETRY_MAX_SECONDS", default=900.0)
+PROOF_SUBMIT_MAX_ATTEMPTS = env.int("PROOF_SUBMIT_MAX_ATTEMPTS", default=8)
+PROOF_VERIFICATION_TIMEOUT = env.float("PROOF_VERIFICATION_TIMEOUT", default=3600.0)
+INTEGRITY_FACT_REGISTRY_ADDRESS = env.str(
+    "INTEGRITY_FACT_REGISTRY_ADDRESS", default="0x4ce7851f00b6c3289674841fd7a1b96b6fd41ed1edc248faccd672c26371b8c"
+)
+INTEGRITY_MIN_SECURITY_BITS = env.int("INTEGRITY_MIN_SECURITY_BITS", default=96)
+STARKNET_RPC_TIMEOUT = env.float("STARKNET_RPC_TIMEOUT", default=15.0)
+VERIFICATION_WEBHOOK_URL = env.str("VERIFICATION_WEBHOOK_URL", default="")
+VERIFICATION_WEBHOOK_SECRET = env.str("VERIFICATION_WEBHOOK_SECRET", default="")
+VERIFICATION_WEBHOOK_MAX_ATTEMPTS = env.int("VERIFICATION_WEBHOOK_MAX_ATTEMPTS", default=6)
+VERIFICATION_WEBHOOK_RETRY_SECONDS = env.float("VERIFICATION_WEBHOOK_RETRY_SECONDS", default=60.0)
+# SHARP jobs settle on Ethereum: their keccak fact is checked with GpsFactRegistry.isValid over these.
+ETHEREUM_RPC_URLS = env.list("ETHEREUM_RPC_URLS", default=[])
+SHARP_FACT_REGISTRY_ADDRESS = env.str("SHARP_FACT_REGISTRY_ADDRESS", default="0x47312450B3Ac8b5b8e247a6bB6d523e7605bDb60")

@@ -20,9 +20,9 @@ class ProofJob(models.Model):
         Status.SUBMITTED: {Status.VERIFYING, Status.VERIFIED, Status.FAILED, Status.TIMEOUT},
         Status.VERIFYING: {Status.VERIFIED, Status.FAILED, Status.TIMEOUT},
         Status.VERIFIED: set(),
-        # A failed or timed-out submission may be retried from the stored proof.
-        Status.FAILED: {Status.GENERATED},
-        Status.TIMEOUT: {Status.GENERATED},
+        # A retry goes on from the stored proof, or proves again when there is none.
+        Status.FAILED: {Status.GENERATED, Status.GENERATING},
+        Status.TIMEOUT: {Status.GENERATED, Status.GENERATING},
     }
     FINAL = frozenset({Status.VERIFIED, Status.FAILED, Status.TIMEOUT})
 
@@ -45,6 +45,28 @@ class ProofJob(models.Model):
     submitted_at = models.DateTimeField(null=True, blank=True)
     verified_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    # Verification on Starknet (proofs.submission): the Cairo statement, the prover service, the chain.
+    program_hash = models.CharField(max_length=66, blank=True)
+    cairo_pie = models.BinaryField(blank=True, default=b"")
+    cairo_steps = models.PositiveIntegerField(null=True, blank=True)
+    cairo_time = models.DurationField(null=True, blank=True)
+    sharp_fact_hash = models.CharField(max_length=66, blank=True)
+    prover_service = models.CharField(max_length=16, blank=True)
+    # sha256(program hash, output): the same statement is never sent to a prover service twice.
+    submission_key = models.CharField(max_length=64, blank=True, db_index=True)
+    submit_attempts = models.PositiveSmallIntegerField(default=0)
+    remote_status = models.CharField(max_length=32, blank=True)
+    next_poll_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # Retryable trouble (network, 5xx, bad JSON, not yet on chain) is a note, not a transition.
+    poll_failures = models.PositiveIntegerField(default=0)
+    last_poll_error = models.TextField(blank=True)
+    poll_notes = models.JSONField(default=list, blank=True)
+    verification_hash = models.CharField(max_length=66, blank=True)
+    verifier_config = models.JSONField(null=True, blank=True)
+    verified_block = models.PositiveBigIntegerField(null=True, blank=True)
+    webhook_attempts = models.PositiveSmallIntegerField(default=0)
+    webhook_delivered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -1,0 +1,169 @@
+"""The on-chain check of a fact: Herodotus Integrity's FactRegistry on Starknet, read with starknet-py.
+
+No Django here. A fact counts as verified only when the registry holds a verification of exactly
+that fact whose security bits meet our bar and whose verification hash we can recompute from the
+fact, the verifier configuration and the bits. Anyone can register a fact at any security level,
+so "registered" alone proves nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import warnings
+from collections.abc import Sequence
+from urllib.parse import urlsplit
+
+import aiohttp
+from starknet_py.cairo.felt import decode_shortstring, encode_shortstring
+from starknet_py.hash.hash_method import HashMethod
+from starknet_py.hash.selector import get_selector_from_name
+from starknet_py.net.client_errors import ClientError
+from starknet_py.net.client_models import Call
+from starknet_py.net.full_node_client import FullNodeClient
+from starknet_py.net.http_client import ServerError
+
+SEPOLIA_FACT_REGISTRY = 0x4CE7851F00B6C3289674841FD7A1B96B6FD41ED1EDC248FACCD672C26371B8C
+MAINNET_FACT_REGISTRY = 0xCC63A1E8E7824642B89FA6BAF996B8ED21FA4707BE90EF7605570CA8E4F00B
+GET_ALL_VERIFICATIONS = get_selector_from_name("get_all_verifications_for_fact_hash")
+# One verification on the wire: verification_hash, security_bits, then VerifierConfiguration's 4 felts.
+VERIFICATION_FELTS = 6
+CONFIG_FIELDS = ("layout", "hasher", "stone_version", "memory_verification")
+
+
+class ChainUnavailable(Exception):
+    """No configured node answered (network errors, rate limits, 5xx on every URL)."""
+
+
+class MalformedAnswer(Exception):
+    """A node answered something that is not a serialized Array<(felt, u32, VerifierConfiguration)>."""
+
+
+@dataclasses.dataclass(frozen=True)
+class VerifierConfig:
+    layout: str
+    hasher: str
+    stone_version: str
+    memory_verification: str
+
+    def felts(self) -> list[int]:
+        return [encode_shortstring(getattr(self, name)) for name in CONFIG_FIELDS]
+
+    def config_hash(self) -> int:
+        return HashMethod.POSEIDON.hash_many(self.felts())
+
+
+@dataclasses.dataclass(frozen=True)
+class Verification:
+    verification_hash: int
+    security_bits: int
+    config: VerifierConfig
+
+    def expected_hash(self, fact_hash: int) -> int:
+        return verification_hash(fact_hash, self.config, self.security_bits)
+
+    def as_dict(self) -> dict:
+        return {
+            "verification_hash": f"0x{self.verification_hash:064x}",
+            "security_bits": self.security_bits,
+            "verifier_config": dataclasses.asdict(self.config),
+        }
+
+
+@dataclasses.dataclass(frozen=True)
+class FactCheck:
+    fact_hash: int
+    verifications: list[Verification]
+    accepted: Verification | None
+    rejected: list[tuple[Verification, str]]  # each found verification we did not accept, and why
+    block_number: int
+    node_url: str
+
+    @property
+    def verified(self) -> bool:
+        return self.accepted is not None
+
+
+def verification_hash(fact_hash: int, config: VerifierConfig, security_bits: int) -> int:
+    """Integrity's verification hash: poseidon(fact, poseidon(layout, hasher, stone_version, memory), bits)."""
+    return HashMethod.POSEIDON.hash_many([fact_hash, config.config_hash(), security_bits])
+
+
+def decode_verifications(felts: Sequence[int]) -> list[Verification]:
+    felts = list(felts)
+    if not felts:
+        raise MalformedAnswer("empty answer: expected an array length")
+    count = felts[0]
+    if len(felts) != 1 + count * VERIFICATION_FELTS:
+        raise MalformedAnswer(
+            f"array of {count} verifications needs {1 + count * VERIFICATION_FELTS} felts, got {len(felts)}"
+        )
+    verifications = []
+    for i in range(count):
+        vh, bits, *config = felts[1 + i * VERIFICATION_FELTS : 1 + (i + 1) * VERIFICATION_FELTS]
+        if bits >= 2**32:
+            raise MalformedAnswer(f"security_bits {bits} is not a u32")
+        verifications.append(Verification(vh, bits, VerifierConfig(*(decode_shortstring(c) for c in config))))
+    return verifications
+
+
+def judge(fact_hash: int, verifications: list[Verification], min_security_bits: int):
+    """The first acceptable verification, and each other one with the reason it does not count."""
+    accepted, rejected = None, []
+    for verification in verifications:
+        if verification.security_bits < min_security_bits:
+            rejected.append((verification, f"{verification.security_bits} security bits < {min_security_bits}"))
+        elif verification.expected_hash(fact_hash) != verification.verification_hash:
+            rejected.append((verification, "verification hash does not match fact, config and security bits"))
+        elif accepted is None:
+            accepted = verification
+    return accepted, rejected
+
+
+def node_name(url: str) -> str:
+    """scheme://host[:port] only: hosted node URLs often carry an API key in the path or query."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
+
+
+def _is_network_failure(exc: Exception) -> bool:
+    """Fail over on transport trouble, rate limits and 5xx; not on a node's JSON-RPC answer."""
+    if isinstance(exc, (aiohttp.ClientError, asyncio.TimeoutError, OSError, ServerError, ValueError)):
+        return True
+    if isinstance(exc, ClientError):
+        code = str(exc.code)
+        return code.isdigit() and (int(code) >= 500 or int(code) in (404, 429))
+    return False
+
+
+async def _check_one(url: str, registry: int, fact_hash: int, timeout: float) -> tuple[list[int], int]:
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout)) as session:
+        client = FullNodeClient(node_url=url, session=session)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the spec-version warning; the node's answers are checked anyway
+            block = await client.get_block_number()
+            felts = await client.call_contract(
+                Call(to_addr=registry, selector=GET_ALL_VERIFICATIONS, calldata=[fact_hash]), block_number=block
+            )
+    return felts, block
+
+
+def check_fact(
+    fact_hash: int, *, rpc_urls: Sequence[str], registry: int, min_security_bits: int, timeout: float
+) -> FactCheck:
+    """Reads every verification of the fact at one block, trying the nodes in order on network errors."""
+    if not rpc_urls:
+        raise ChainUnavailable("no Starknet RPC URL configured (STARKNET_RPC_URLS)")
+    errors = []
+    for url in rpc_urls:
+        try:
+            felts, block = asyncio.run(_check_one(url, registry, fact_hash, timeout))
+        except Exception as exc:
+            if not _is_network_failure(exc):
+                raise
+            errors.append(f"{node_name(url)}: {type(exc).__name__}: {str(exc).replace(url, node_name(url))}"[:300])
+            continue
+        verifications = decode_verifications(felts)
+        accepted, rejected = judge(fact_hash, verifications, min_security_bits)
+        return FactCheck(fact_hash, verifications, accepted, rejected, block, node_name(url))
+    raise ChainUnavailable("; ".join(errors))
