@@ -1,7 +1,11 @@
+from dataclasses import dataclass
+
 from django.db.models import QuerySet
 
 from obsqra.errors import NotFound
+from proofs.selectors import BLOB_FIELDS
 
+from . import risk
 from .models import AllocationDecision, Policy
 
 
@@ -14,9 +18,26 @@ def policy_get(name: str | None) -> Policy:
 
 
 def decision_list() -> QuerySet[AllocationDecision]:
-    return AllocationDecision.objects.select_related(
-        "jediswap_snapshot", "ekubo_snapshot", "model_version", "policy", "proof_job"
-    ).order_by("-id")
+    return (
+        AllocationDecision.objects.select_related(
+            "jediswap_snapshot", "ekubo_snapshot", "model_version", "policy", "proof_job"
+        )
+        .defer(*(f"proof_job__{name}" for name in BLOB_FIELDS))
+        .order_by("-id")
+    )
+
+
+def decision_rows() -> QuerySet[AllocationDecision]:
+    """Only what the decision table shows: the dashboard reads it on every view."""
+    return (
+        AllocationDecision.objects.select_related("model_version", "proof_job")
+        .only(
+            "created_at", "jediswap_pct", "ekubo_pct", "jediswap_score", "ekubo_score", "status", "tx_hash",
+            "model_version__version", "model_version__model_hash",
+            "proof_job__status", "proof_job__proof_hash",
+        )
+        .order_by("-id")
+    )  # fmt: skip
 
 
 def decision_get(decision_id: int) -> AllocationDecision:
@@ -24,3 +45,57 @@ def decision_get(decision_id: int) -> AllocationDecision:
         return decision_list().get(pk=decision_id)
     except AllocationDecision.DoesNotExist:
         raise NotFound(f"unknown decision {decision_id}") from None
+
+
+def decision_latest_stamp() -> str:
+    """Changes whenever a decision is added (or the newest one's time is set): names what the charts show."""
+    latest = AllocationDecision.objects.order_by("-id").values_list("id", "created_at").first()
+    return f"{latest[0]}-{latest[1].timestamp()}" if latest else "none"
+
+
+def decision_chart_points(*, limit: int = 90) -> list[dict]:
+    """The latest decisions' splits and scores, oldest first, for the dashboard charts."""
+    fields = ("id", "created_at", "jediswap_pct", "ekubo_pct", "jediswap_score", "ekubo_score")
+    return list(reversed(AllocationDecision.objects.order_by("-id").values(*fields)[:limit]))
+
+
+POLICY_RULE_DESCRIPTIONS = {
+    "max_single": "No protocol takes a larger share than this.",
+    "min_diversification": "At least this many protocols hold 10 % or more.",
+    "max_volatility": "No protocol is more volatile than this.",
+    "min_liquidity": "No protocol sits in a thinner liquidity tier (0 deepest, 3 any).",
+}
+
+
+@dataclass(frozen=True)
+class PolicyCheck:
+    rule: str
+    description: str
+    limit: int
+    observed: int
+    unit: str  # "bps", "protocols" or "tier"
+    passed: bool
+
+
+def decision_policy_checks(decision: AllocationDecision) -> list[PolicyCheck]:
+    """Each policy rule with its limit and what the decision showed; pass or fail comes from the stored bitmask."""
+    pcts = (decision.jediswap_pct, decision.ekubo_pct)
+    snapshots = (decision.jediswap_snapshot, decision.ekubo_snapshot)
+    observed = {
+        "max_single": (max(pcts), "bps"),
+        "min_diversification": (sum(p >= risk.DIVERSIFICATION_FLOOR_BPS for p in pcts), "protocols"),
+        "max_volatility": (max(s.volatility for s in snapshots), "bps"),
+        "min_liquidity": (max(s.liquidity for s in snapshots), "tier"),
+    }
+    broken = set(decision.violated_rules)
+    return [
+        PolicyCheck(
+            rule=rule,
+            description=POLICY_RULE_DESCRIPTIONS[rule],
+            limit=getattr(decision.policy, rule),
+            observed=observed[rule][0],
+            unit=observed[rule][1],
+            passed=rule not in broken,
+        )
+        for rule in risk.POLICY_RULES
+    ]

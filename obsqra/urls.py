@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from .api import api
 from .health import health
@@ -8,4 +8,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("health", health, name="health"),
+    path("proofs/", include("proofs.urls")),
+    path("models/", include("registry.urls")),
+    path("", include("allocations.urls")),
 ]

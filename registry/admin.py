@@ -1,6 +1,13 @@
 from django.contrib import admin, messages
+from django.shortcuts import render
+from django.urls import path
+from django.views.decorators.http import require_POST
+from pydantic import ValidationError as ParamsError
 
-from .models import ApiToken, ModelVersion
+from allocations.risk import ModelParams, model_hash
+
+from .models import ApiToken, ModelVersion, _params_error_text, felt_hex
+from .selectors import model_version_with_hash
 from .services import model_version_activate
 
 
@@ -10,6 +17,22 @@ class ModelVersionAdmin(admin.ModelAdmin):
     readonly_fields = ["family", "model_hash", "is_current", "registered_by", "registered_at"]
     fields = ["version", "description", "parameters", *readonly_fields]
     actions = ["make_current"]
+
+    def get_urls(self):
+        preview = self.admin_site.admin_view(require_POST(self.preview_hash_view))
+        return [path("preview-hash/", preview, name="registry_modelversion_preview_hash"), *super().get_urls()]
+
+    def preview_hash_view(self, request):
+        """The hash the parameters will get, shown on the form before saving (staff only, via admin_view)."""
+        context = {"model_hash": None, "error": None, "twin": None}
+        try:
+            params = ModelParams.model_validate_json(request.POST.get("parameters", ""))
+        except ParamsError as exc:
+            context["error"] = _params_error_text(exc)
+        else:
+            context["model_hash"] = felt_hex(model_hash(params))
+            context["twin"] = model_version_with_hash(context["model_hash"])
+        return render(request, "admin/registry/modelversion/_hash_preview.html", context)
 
     def save_model(self, request, obj, form, change):
         if not change:

@@ -1,3 +1,5 @@
+from django.db.models import Count
+
 from obsqra.errors import NotFound
 
 from .models import ModelVersion
@@ -28,3 +30,12 @@ def model_version_get(version: str | None) -> ModelVersion:
 def model_version_history() -> list[ModelVersion]:
     """Newest semantic version first (string order would put 10.0.0 before 9.0.0)."""
     return sorted(ModelVersion.objects.select_related("registered_by"), key=lambda mv: mv.semver, reverse=True)
+
+
+def model_version_decision_counts() -> dict[int, int]:
+    """How many decisions each version made, by version id."""
+    return dict(ModelVersion.objects.annotate(n=Count("decisions")).values_list("pk", "n"))
+
+
+def model_version_with_hash(model_hash: str) -> ModelVersion | None:
+    return ModelVersion.objects.filter(model_hash=model_hash).first()

@@ -1,0 +1,62 @@
+"""Pages of the audit trail owned by allocations: the dashboard and one decision."""
+
+from django.core.cache import cache
+from django.shortcuts import get_object_or_404, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.cache import patch_vary_headers
+from django.utils.safestring import mark_safe
+from django.views.decorators.http import require_GET
+
+from obsqra.paging import page_of
+from proofs.selectors import proof_job_counts
+
+from . import charts, selectors
+
+DECISIONS_PER_PAGE = 20
+CHART_POINTS = 90
+CHART_CACHE_SECONDS = 3600
+
+
+@require_GET
+def dashboard(request):
+    page = page_of(selectors.decision_rows(), number=request.GET.get("page"), per_page=DECISIONS_PER_PAGE)
+    if request.htmx.target == "decisions":
+        # Paging through the table swaps the table alone.
+        response = render(request, "allocations/_decision_table.html", {"page": page})
+    else:
+        counts = proof_job_counts()
+        context = {
+            "page": page,
+            "proof_counts": counts,
+            "proof_total": sum(counts.values()),
+            "charts": _charts_html(request),
+        }
+        response = render(request, "allocations/dashboard.html", context)
+    patch_vary_headers(response, ("HX-Request", "HX-Target"))
+    return response
+
+
+def _charts_html(request) -> str:
+    """The charts only change with a new decision: rendered once per newest decision, then cached."""
+    key = f"dashboard-charts:{CHART_POINTS}:{selectors.decision_latest_stamp()}"
+    html = cache.get(key)
+    if html is None:
+        points = selectors.decision_chart_points(limit=CHART_POINTS)
+        context = {
+            "split_chart": charts.split_chart(points),
+            "score_chart": charts.score_chart(points),
+            "chart_rows": charts.data_rows(points),
+            # Ninety rows link to decisions: one reverse() for all of them.
+            "decision_base": reverse("allocations:decision", args=[0]).removesuffix("0/"),
+        }
+        html = render_to_string("allocations/_charts.html", context, request)
+        cache.set(key, html, CHART_CACHE_SECONDS)
+    return mark_safe(html)  # our own template's output, stored as is
+
+
+@require_GET
+def decision_detail(request, decision_id: int):
+    decision = get_object_or_404(selectors.decision_list(), pk=decision_id)
+    context = {"decision": decision, "policy_checks": selectors.decision_policy_checks(decision)}
+    return render(request, "allocations/decision_detail.html", context)

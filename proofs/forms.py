@@ -1,0 +1,7 @@
+from django import forms
+
+from .models import ProofJob
+
+
+class ProofFilterForm(forms.Form):
+    status = forms.ChoiceField(choices=[("", "All statuses"), *ProofJob.Status.choices], required=False)

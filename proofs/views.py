@@ -1,0 +1,82 @@
+"""Pages of the audit trail owned by proofs: the job list, one job, its live badge and its downloads."""
+
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.template.loader import render_to_string
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_GET
+from django_htmx.http import HttpResponseStopPolling
+
+from obsqra.errors import Conflict
+from obsqra.paging import page_of
+
+from . import downloads, selectors
+from .forms import ProofFilterForm
+from .statement import PublicInputs
+from .templatetags.audit_trail import proof_badge as proof_badge_context
+
+JOBS_PER_PAGE = 25
+
+
+@require_GET
+def proof_list(request):
+    form = ProofFilterForm(request.GET)
+    status = form.cleaned_data["status"] if form.is_valid() else ""
+    counts = selectors.proof_job_counts()
+    total = sum(counts.values())
+    jobs = selectors.proof_job_rows(status=status or None)
+    page = page_of(
+        jobs, number=request.GET.get("page"), per_page=JOBS_PER_PAGE, count=counts[status] if status else total
+    )
+    context = {"status": status, "page": page, "counts": counts, "total": total}
+    template = "proofs/_proof_results.html" if request.htmx.target == "proof-results" else "proofs/proof_list.html"
+    response = render(request, template, context)
+    patch_vary_headers(response, ("HX-Request", "HX-Target"))
+    return response
+
+
+@require_GET
+def proof_detail(request, job_id):
+    job = get_object_or_404(
+        selectors.proof_job_list().select_related("decision__model_version", "decision__policy"), pk=job_id
+    )
+    context = {
+        "job": job,
+        "events": selectors.proof_job_events(job),
+        "elapsed_seconds": selectors.proof_job_elapsed(job),
+        "estimated_completion": selectors.proof_job_estimated_completion(job),
+        "proof_filename": f"{downloads.download_stem(job)}.proof.json",
+        "statement": PublicInputs.model_validate(job.public_inputs) if job.public_inputs else None,
+    }
+    return render(request, "proofs/proof_detail.html", context)
+
+
+@require_GET
+def proof_badge(request, job_id):
+    """The polled partial: a final job answers without a trigger, and with 286 so htmx 2 stops at once."""
+    job = get_object_or_404(selectors.proof_job_rows(), pk=job_id)
+    html = render_to_string("proofs/_badge.html", proof_badge_context(job), request=request)
+    return HttpResponseStopPolling(html) if job.is_final else HttpResponse(html)
+
+
+def _download(job_id, build, *, with_blob: str | None = None):
+    job = get_object_or_404(selectors.proof_job_list(with_blob=with_blob), pk=job_id)
+    try:
+        return build(job)
+    except Conflict as exc:
+        return HttpResponse(exc.message, status=exc.status_code, content_type="text/plain")
+
+
+@require_GET
+def download_proof(request, job_id):
+    return _download(job_id, downloads.proof_file_response, with_blob="proof")
+
+
+@require_GET
+def download_public_inputs(request, job_id):
+    return _download(job_id, downloads.public_inputs_response)
+
+
+@require_GET
+def download_cairo_pie(request, job_id):
+    return _download(job_id, downloads.cairo_pie_response, with_blob="cairo_pie")
