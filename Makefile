@@ -6,7 +6,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:$(PGPORT)/obsqra
 
 .PHONY: demo test install bench
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed static/vendor/htmx.min.js
 
 # Rebuilds when the dependencies or the prover's Rust sources change.
 $(VENV)/.installed: pyproject.toml proofs/stark/Cargo.toml proofs/stark/Cargo.lock $(wildcard proofs/stark/src/*.rs)
@@ -15,12 +15,21 @@ $(VENV)/.installed: pyproject.toml proofs/stark/Cargo.toml proofs/stark/Cargo.lo
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $@
 
+# htmx comes from the npm registry at the version package-lock.json pins; pages load it from here, never a CDN.
+static/vendor/htmx.min.js: package.json package-lock.json
+	npm ci --omit=dev --no-audit --no-fund
+	mkdir -p $(@D)
+	cp node_modules/htmx.org/dist/htmx.min.js $@
+
 demo: install
 	scripts/demo
 
 test: install
+	cargo test --release --quiet --manifest-path proofs/stark/Cargo.toml
 	PGPORT=$(PGPORT) scripts/ensure-postgres
+	scripts/ensure-chromium
 	DATABASE_URL=$(TEST_DATABASE_URL) SECRET_KEY=test-only $(PY) -m pytest $(PYTEST_ARGS)
 
 bench: install
 	$(PY) bench/prover.py
+	cargo run --release --quiet --manifest-path proofs/stark/Cargo.toml --example bench
