@@ -45,7 +45,7 @@ class Command(BaseCommand):
         rng = random.Random(seed)
         start = timezone.now() - timedelta(days=count)
         for day, metrics in enumerate(demo_metrics(rng, count)):
-            apys = risk.Apys(jediswap=rng.randint(700, 1000), ekubo=rng.randint(1000, 1400))
+            apys = risk.Apys(jediswap=rng.randint(1050, 1500), ekubo=rng.randint(700, 1000))
             inputs = decision_inputs_resolve(jediswap=metrics["jediswap"], ekubo=metrics["ekubo"], apys=apys)
             decision = decision_orchestrate(inputs=inputs, source=MetricsSnapshot.Source.DEMO)
             AllocationDecision.objects.filter(pk=decision.pk).update(created_at=start + timedelta(days=day))
