@@ -285,11 +285,12 @@ def _check_chain(job: ProofJob) -> ProofJob:
         transaction.on_commit(lambda job_id=str(job.pk): webhooks.webhook_enqueue(job_id))
         return job
     if check.rejected:
+        # Anyone may register a weak verification of any fact: it must not sink the job, so the
+        # reasons are kept and polling goes on until an acceptable one appears or the job times out.
         reasons = "; ".join(f"{v.verification_hash:#x}: {why}" for v, why in check.rejected)
-        return services.proof_job_transition(
-            job, Status.FAILED, detail=f"fact {job.fact_hash} is on chain but no verification is acceptable: {reasons}",
-            next_poll_at=None,
-        )  # fmt: skip
+        _note(job, f"fact {job.fact_hash} is on chain with no acceptable verification yet: {reasons}",
+              delay=_backoff(job.poll_failures))  # fmt: skip
+        return job
     _note(job, f"fact {job.fact_hash} not on chain yet (block {check.block_number})", delay=_backoff(job.poll_failures))
     return job
 

@@ -302,10 +302,14 @@ def test_a_chain_that_cannot_be_reached_is_retried_not_failed(fakes, settings, d
 
 
 @pytest.mark.django_db
-def test_a_verification_with_too_few_security_bits_fails(fakes, decided_job):
+def test_a_verification_with_too_few_security_bits_never_verifies_and_times_out(fakes, decided_job, settings):
     fakes.atlantic.security_bits = 80
     job = drive(decided_job())
-    assert job.status == "failed" and "80 security bits < 96" in job.error and not job.verification_hash
+    assert job.status == "verifying" and "80 security bits < 96" in job.last_poll_error and not job.verification_hash
+    settings.PROOF_VERIFICATION_TIMEOUT = 0
+    submission.poll_verifications()
+    job.refresh_from_db()
+    assert job.status == "timeout" and not job.verification_hash
 
 
 @pytest.mark.django_db
