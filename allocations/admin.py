@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from obsqra.admin import ReadOnlyAdmin
+
 from .models import AllocationDecision, Policy
 
 
@@ -16,16 +18,7 @@ class PolicyAdmin(admin.ModelAdmin):
 
 
 @admin.register(AllocationDecision)
-class AllocationDecisionAdmin(admin.ModelAdmin):
+class AllocationDecisionAdmin(ReadOnlyAdmin):
     list_display = ["id", "created_at", "status", "model_version", "policy", "jediswap_pct", "ekubo_pct"]
     list_filter = ["status", "model_version", "policy"]
     list_select_related = ["model_version", "policy"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -2,6 +2,7 @@ from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html
 
+from obsqra.admin import ReadOnlyAdmin
 from obsqra.errors import Conflict
 
 from .models import ProofJob, ProofJobEvent
@@ -30,7 +31,7 @@ class ProofJobEventInline(admin.TabularInline):
 
 
 @admin.register(ProofJob)
-class ProofJobAdmin(admin.ModelAdmin):
+class ProofJobAdmin(ReadOnlyAdmin):
     """Read-only: a job changes only through proofs.services, here by the retry action."""
 
     list_display = ["id", "status", "decision_link", "proof_hash", "created_at", "updated_at"]
@@ -59,15 +60,6 @@ class ProofJobAdmin(admin.ModelAdmin):
             return "—"
         url = reverse("admin:allocations_allocationdecision_change", args=[job.decision.pk])
         return format_html('<a href="{}">#{}</a>', url, job.decision.pk)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_retry_permission(self, request):
         return request.user.has_perm("proofs.change_proofjob")
