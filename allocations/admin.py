@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from obsqra.admin import ReadOnlyAdmin
 
-from .models import AllocationDecision, Policy
+from .models import AllocationDecision, ChainEvent, IndexerCursor, Policy
 
 
 @admin.register(Policy)
@@ -22,3 +22,15 @@ class AllocationDecisionAdmin(ReadOnlyAdmin):
     list_display = ["id", "created_at", "status", "model_version", "policy", "jediswap_pct", "ekubo_pct"]
     list_filter = ["status", "model_version", "policy"]
     list_select_related = ["model_version", "policy"]
+
+
+@admin.register(ChainEvent)
+class ChainEventAdmin(ReadOnlyAdmin):
+    list_display = ["block_number", "contract_address", "name", "tx_hash", "event_index"]
+    list_filter = ["name"]
+    search_fields = ["tx_hash", "contract_address"]
+
+
+@admin.register(IndexerCursor)
+class IndexerCursorAdmin(ReadOnlyAdmin):
+    list_display = ["contract_address", "last_block", "reorgs", "node", "updated_at"]

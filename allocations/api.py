@@ -4,7 +4,7 @@ from uuid import UUID
 from django.urls import reverse
 from ninja import Router, Schema
 from ninja.pagination import PageNumberPagination, paginate
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, model_validator
 
 from proofs.services import decision_orchestrate
 
@@ -33,6 +33,24 @@ class DecisionIn(Schema):
             model_version=self.model_version,
             policy=self.policy,
         )
+
+
+class OrchestrateIn(DecisionIn):
+    """As DecisionIn; without both metric sets, the pools' live metrics are read from Starknet."""
+
+    jediswap_metrics: risk.ProtocolMetrics | None = None
+    ekubo_metrics: risk.ProtocolMetrics | None = None
+
+    @model_validator(mode="after")
+    def _both_or_neither(self):
+        if (self.jediswap_metrics is None) != (self.ekubo_metrics is None):
+            raise ValueError("give both jediswap_metrics and ekubo_metrics, or neither for live metrics")
+        return self
+
+    def resolve(self) -> services.DecisionInputs:
+        if self.jediswap_metrics is None:
+            return services.decision_inputs_live(apys=self.apys, model_version=self.model_version, policy=self.policy)
+        return super().resolve()
 
 
 class ScoreOut(Schema):
@@ -125,7 +143,7 @@ class OrchestratedOut(Schema):
 
 
 @router.post("/orchestrate-allocation", response=OrchestratedOut)
-def orchestrate_allocation(request, payload: DecisionIn):
+def orchestrate_allocation(request, payload: OrchestrateIn):
     decision = decision_orchestrate(inputs=payload.resolve())
     job = decision.proof_job
     return OrchestratedOut(

@@ -135,3 +135,41 @@ class AllocationDecision(models.Model):
     @property
     def violated_rules(self) -> list[str]:
         return risk.violated_rules(self.violations)
+
+
+class ChainEvent(models.Model):
+    """One raw event emitted by a watched contract, stored once however often it is re-read."""
+
+    contract_address = models.CharField(max_length=66, db_index=True)
+    selector = models.CharField(max_length=66, help_text="keys[0]: sn_keccak of the event name")
+    name = models.CharField(max_length=64, blank=True, help_text="the event name when the selector is a known one")
+    keys = models.JSONField(help_text="all keys, hex felts")
+    data = models.JSONField(help_text="data, hex felts")
+    block_number = models.PositiveBigIntegerField(db_index=True)
+    block_hash = models.CharField(max_length=66)
+    tx_hash = models.CharField(max_length=66, db_index=True)
+    event_index = models.PositiveIntegerField(help_text="position of the event in its transaction")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["block_number", "tx_hash", "event_index"]
+        constraints = [
+            models.UniqueConstraint(fields=["block_number", "tx_hash", "event_index"], name="chain_event_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name or self.selector} at block {self.block_number}"
+
+
+class IndexerCursor(models.Model):
+    """How far the events of one contract are indexed, and the hash of that block to notice a reorg."""
+
+    contract_address = models.CharField(max_length=66, unique=True)
+    last_block = models.PositiveBigIntegerField()
+    last_block_hash = models.CharField(max_length=66)
+    reorgs = models.PositiveIntegerField(default=0, help_text="reorgs seen so far")
+    node = models.CharField(max_length=200, blank=True, help_text="the node that answered the last poll")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.contract_address} at {self.last_block}"

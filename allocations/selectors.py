@@ -6,7 +6,7 @@ from obsqra.errors import NotFound
 from proofs.selectors import BLOB_FIELDS
 
 from . import risk
-from .models import AllocationDecision, Policy
+from .models import AllocationDecision, ChainEvent, Policy
 
 
 def policy_get(name: str | None) -> Policy:
@@ -99,3 +99,17 @@ def decision_policy_checks(decision: AllocationDecision) -> list[PolicyCheck]:
         )
         for rule in risk.POLICY_RULES
     ]
+
+
+def chain_event_list(
+    *, contract_address: int | None = None, from_block: int | None = None, to_block: int | None = None
+) -> QuerySet[ChainEvent]:
+    """Indexed events, oldest first, optionally of one contract and within a block range (inclusive)."""
+    events = ChainEvent.objects.order_by("block_number", "tx_hash", "event_index")
+    if contract_address is not None:
+        events = events.filter(contract_address=f"0x{contract_address:064x}")
+    if from_block is not None:
+        events = events.filter(block_number__gte=from_block)
+    if to_block is not None:
+        events = events.filter(block_number__lte=to_block)
+    return events

@@ -1,13 +1,23 @@
+import logging
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
+from django.utils import timezone
+from starknet_py.hash.selector import get_selector_from_name
 
 from registry.models import ModelVersion
 from registry.selectors import model_version_get
 
-from . import risk
-from .models import AllocationDecision, MetricsSnapshot, Policy, Protocol
+from obsqra.errors import DomainError
+
+from . import chain, indexer, metrics_reader, risk
+from .models import AllocationDecision, ChainEvent, IndexerCursor, MetricsSnapshot, Policy, Protocol
 from .selectors import policy_get
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -19,6 +29,8 @@ class DecisionInputs:
     jediswap: risk.ProtocolMetrics
     ekubo: risk.ProtocolMetrics
     apys: risk.Apys
+    # Snapshots already stored for these metrics (read from chain); None: the decision stores its own.
+    snapshots: tuple[MetricsSnapshot, MetricsSnapshot] | None = None
 
     def evaluate(self) -> risk.Outcome:
         return risk.decide(self.model_version.params, self.jediswap, self.ekubo, self.apys, self.policy.terms)
@@ -31,6 +43,7 @@ def decision_inputs_resolve(
     apys: risk.Apys | None = None,
     model_version: str | None = None,
     policy: str | None = None,
+    snapshots: tuple[MetricsSnapshot, MetricsSnapshot] | None = None,
 ) -> DecisionInputs:
     return DecisionInputs(
         model_version=model_version_get(model_version),
@@ -38,6 +51,22 @@ def decision_inputs_resolve(
         jediswap=jediswap,
         ekubo=ekubo,
         apys=apys or risk.Apys(),
+        snapshots=snapshots,
+    )
+
+
+def decision_inputs_live(
+    *, apys: risk.Apys | None = None, model_version: str | None = None, policy: str | None = None
+) -> DecisionInputs:
+    """The inputs of a decision on the pools' current metrics (live_metrics)."""
+    live = live_metrics()
+    return decision_inputs_resolve(
+        jediswap=live.jediswap,
+        ekubo=live.ekubo,
+        apys=apys,
+        model_version=model_version,
+        policy=policy,
+        snapshots=(live.jediswap_snapshot, live.ekubo_snapshot),
     )
 
 
@@ -57,10 +86,13 @@ def decision_create(
     *, inputs: DecisionInputs, source: str = MetricsSnapshot.Source.REQUEST, proof_job=None
 ) -> AllocationDecision:
     outcome = inputs.evaluate()
-    snapshots = {
-        protocol: MetricsSnapshot.objects.create(protocol=protocol, source=source, **metrics.model_dump())
-        for protocol, metrics in ((Protocol.JEDISWAP, inputs.jediswap), (Protocol.EKUBO, inputs.ekubo))
-    }
+    if inputs.snapshots:
+        snapshots = dict(zip((Protocol.JEDISWAP, Protocol.EKUBO), inputs.snapshots))
+    else:
+        snapshots = {
+            protocol: MetricsSnapshot.objects.create(protocol=protocol, source=source, **metrics.model_dump())
+            for protocol, metrics in ((Protocol.JEDISWAP, inputs.jediswap), (Protocol.EKUBO, inputs.ekubo))
+        }
     return AllocationDecision.objects.create(
         jediswap_snapshot=snapshots[Protocol.JEDISWAP],
         ekubo_snapshot=snapshots[Protocol.EKUBO],
@@ -77,3 +109,186 @@ def decision_create(
         status=AllocationDecision.Status.APPROVED if outcome.passed else AllocationDecision.Status.REJECTED,
         proof_job=proof_job,
     )
+
+
+ALLOCATION_EXECUTED = "AllocationExecuted"
+
+
+def indexed_contracts() -> list[int]:
+    """INDEXED_CONTRACTS and RISK_ENGINE_ADDRESS, each once, in that order."""
+    addresses = [*settings.INDEXED_CONTRACTS, *([settings.RISK_ENGINE_ADDRESS] if settings.RISK_ENGINE_ADDRESS else [])]
+    return list(dict.fromkeys(int(address, 16) for address in addresses))
+
+
+def _event_names() -> dict[str, str]:
+    names = {ALLOCATION_EXECUTED, *settings.INDEXER_EVENT_NAMES}  # confirmations need the first one
+    return {chain.felt_hex(get_selector_from_name(name)): name for name in names}
+
+
+def chain_events_index(*, contract_address: int) -> IndexerCursor | None:
+    """One poll of one contract: re-reads the last INDEXER_REORG_DEPTH blocks and what is new.
+
+    Events whose block the node no longer has (a reorg) are deleted and the range read again; every
+    event is stored once; an AllocationExecuted event confirms the executed decision of its transaction.
+    """
+    address = chain.felt_hex(contract_address)
+    cursor = IndexerCursor.objects.filter(contract_address=address).first()
+    if cursor:
+        from_block = max(settings.INDEXER_START_BLOCK, cursor.last_block + 1 - settings.INDEXER_REORG_DEPTH)
+        stored = {cursor.last_block: cursor.last_block_hash}
+        stored |= dict(
+            ChainEvent.objects.filter(contract_address=address, block_number__gte=from_block)
+            .order_by()
+            .values_list("block_number", "block_hash")
+            .distinct()
+        )
+    else:
+        from_block, stored = settings.INDEXER_START_BLOCK, {}
+    window, node = chain.read_with_failover(
+        lambda client: indexer.read_window(
+            client,
+            address=contract_address,
+            from_block=from_block,
+            stored_blocks=[(number, int(block_hash, 16)) for number, block_hash in stored.items()],
+            max_blocks=settings.INDEXER_MAX_BLOCKS,
+            chunk_size=settings.INDEXER_CHUNK_SIZE,
+        ),
+        rpc_urls=settings.STARKNET_RPC_URLS,
+        timeout=settings.STARKNET_RPC_TIMEOUT,
+    )
+    return _chain_window_store(address=address, window=window, node=node)
+
+
+@transaction.atomic
+def _chain_window_store(*, address: str, window: indexer.Window, node: str) -> IndexerCursor | None:
+    cursor = IndexerCursor.objects.select_for_update().filter(contract_address=address).first()
+    if window.orphaned_from is not None:
+        orphaned = ChainEvent.objects.filter(contract_address=address, block_number__gte=window.orphaned_from)
+        deleted, _ = orphaned.delete()
+        logger.warning("reorg on %s from block %s: %s stored events dropped", address, window.orphaned_from, deleted)
+    names = _event_names()
+    events = [
+        ChainEvent(
+            contract_address=address,
+            selector=chain.felt_hex(event.keys[0]) if event.keys else "",
+            name=names.get(chain.felt_hex(event.keys[0]), "") if event.keys else "",
+            keys=[chain.felt_hex(key) for key in event.keys],
+            data=[chain.felt_hex(felt) for felt in event.data],
+            block_number=event.block_number,
+            block_hash=chain.felt_hex(event.block_hash),
+            tx_hash=chain.felt_hex(event.transaction_hash),
+            event_index=event.event_index,
+        )
+        for event in window.events
+        if event.block_hash is not None  # pre-confirmed: not final enough to store
+    ]
+    ChainEvent.objects.bulk_create(events, ignore_conflicts=True)
+    _decisions_confirm([e for e in events if e.name == ALLOCATION_EXECUTED])
+    if window.to_block is None:
+        if cursor:
+            cursor.node = node
+            cursor.save(update_fields=["node", "updated_at"])
+        return cursor
+    cursor = cursor or IndexerCursor(contract_address=address)
+    cursor.last_block = window.to_block
+    cursor.last_block_hash = chain.felt_hex(window.to_block_hash)
+    cursor.reorgs += window.orphaned_from is not None
+    cursor.node = node
+    cursor.save()
+    return cursor
+
+
+def _decisions_confirm(executed: list[ChainEvent]) -> None:
+    """executed -> confirmed, with the event's block; a re-indexed confirmation only moves the block."""
+    for event in executed:
+        tx = int(event.tx_hash, 16)
+        AllocationDecision.objects.filter(
+            tx_hash__in=[chain.felt_hex(tx), hex(tx)],
+            status__in=[AllocationDecision.Status.EXECUTED, AllocationDecision.Status.CONFIRMED],
+        ).update(status=AllocationDecision.Status.CONFIRMED, block_number=event.block_number, updated_at=timezone.now())
+
+
+LIVE_METRICS_CACHE_KEY = "allocations.live_metrics"
+
+
+class MetricsUnavailable(DomainError):
+    """The pools could not be read: no node answered, nothing configured, or an unexpected answer."""
+
+    status_code = 503
+
+
+@dataclass(frozen=True)
+class LiveMetrics:
+    jediswap_snapshot: MetricsSnapshot
+    ekubo_snapshot: MetricsSnapshot
+
+    @property
+    def jediswap(self) -> risk.ProtocolMetrics:
+        return self.jediswap_snapshot.metrics
+
+    @property
+    def ekubo(self) -> risk.ProtocolMetrics:
+        return self.ekubo_snapshot.metrics
+
+
+def _pool_sources() -> dict[str, metrics_reader.PoolSource]:
+    if not settings.JEDISWAP_POOL_ADDRESS or not settings.EKUBO_CORE_ADDRESS or len(settings.EKUBO_POOL_KEY) != 5:
+        raise MetricsUnavailable("JEDISWAP_POOL_ADDRESS, EKUBO_CORE_ADDRESS and EKUBO_POOL_KEY (5 felts) must be set")
+    return {
+        Protocol.JEDISWAP: metrics_reader.PoolSource(
+            kind="jediswap",
+            address=int(settings.JEDISWAP_POOL_ADDRESS, 16),
+            audit_score=settings.JEDISWAP_AUDIT_SCORE,
+            deployment_block=settings.JEDISWAP_DEPLOYMENT_BLOCK,
+        ),
+        Protocol.EKUBO: metrics_reader.PoolSource(
+            kind="ekubo",
+            address=int(settings.EKUBO_CORE_ADDRESS, 16),
+            pool_key=tuple(int(felt, 0) for felt in settings.EKUBO_POOL_KEY),
+            audit_score=settings.EKUBO_AUDIT_SCORE,
+            deployment_block=settings.EKUBO_DEPLOYMENT_BLOCK,
+        ),
+    }
+
+
+def live_metrics() -> LiveMetrics:
+    """Both pools' metrics at the latest block, stored as chain snapshots; reused for METRICS_CACHE_SECONDS."""
+    cached = cache.get(LIVE_METRICS_CACHE_KEY)
+    if cached:
+        found = MetricsSnapshot.objects.in_bulk(cached)
+        if len(found) == 2:
+            return LiveMetrics(found[cached[0]], found[cached[1]])
+    try:
+        reading, _node = chain.read_with_failover(
+            lambda client: metrics_reader.read_pools(
+                client,
+                sources=_pool_sources(),
+                samples=settings.METRICS_PRICE_SAMPLES,
+                spacing=settings.METRICS_SAMPLE_BLOCKS,
+                liquidity_thresholds=settings.METRICS_LIQUIDITY_TIERS,
+            ),
+            rpc_urls=settings.STARKNET_RPC_URLS,
+            timeout=settings.STARKNET_RPC_TIMEOUT,
+        )
+    except (chain.ChainUnavailable, metrics_reader.MalformedAnswer) as exc:
+        raise MetricsUnavailable(f"pool metrics unavailable: {exc}") from exc
+    live = _live_snapshots_create(reading)
+    snapshot_ids = [live.jediswap_snapshot.pk, live.ekubo_snapshot.pk]
+    cache.set(LIVE_METRICS_CACHE_KEY, snapshot_ids, settings.METRICS_CACHE_SECONDS)
+    return live
+
+
+@transaction.atomic
+def _live_snapshots_create(reading: metrics_reader.ChainReading) -> LiveMetrics:
+    stamp = datetime.fromtimestamp(reading.block_timestamp, tz=UTC)
+    snapshots = [
+        MetricsSnapshot.objects.create(
+            protocol=protocol,
+            source=MetricsSnapshot.Source.CHAIN,
+            block_number=reading.block_number,
+            block_timestamp=stamp,
+            **reading.pools[protocol].metrics.model_dump(),
+        )
+        for protocol in (Protocol.JEDISWAP, Protocol.EKUBO)
+    ]
+    return LiveMetrics(*snapshots)

@@ -3,6 +3,7 @@
 from ninja import NinjaAPI
 
 from allocations.api import router as risk_engine_router
+from allocations.api_events import router as events_router
 from proofs.api import router as proofs_router
 from proofs.api_verification import router as verification_router
 from registry.api import router as model_registry_router
@@ -19,6 +20,7 @@ api.add_router("/risk-engine", risk_engine_router)
 api.add_router("/model-registry", model_registry_router)
 api.add_router("/proofs", proofs_router)
 api.add_router("/verification", verification_router)
+api.add_router("/events", events_router)
 
 
 @api.exception_handler(DomainError)

@@ -152,3 +152,32 @@ VERIFICATION_WEBHOOK_RETRY_SECONDS = env.float("VERIFICATION_WEBHOOK_RETRY_SECON
 # SHARP jobs settle on Ethereum: their keccak fact is checked with GpsFactRegistry.isValid over these.
 ETHEREUM_RPC_URLS = env.list("ETHEREUM_RPC_URLS", default=[])
 SHARP_FACT_REGISTRY_ADDRESS = env.str("SHARP_FACT_REGISTRY_ADDRESS", default="0x47312450B3Ac8b5b8e247a6bB6d523e7605bDb60")
+
+# ---------------------------------------------------------------------------------------------
+# Starknet event indexer (allocations.services.chain_events_index, schedule allocations.index_events).
+# Nodes: STARKNET_RPC_URLS and STARKNET_RPC_TIMEOUT above.
+# ---------------------------------------------------------------------------------------------
+INDEXED_CONTRACTS = env.list("INDEXED_CONTRACTS", default=[])  # comma-separated contract addresses
+RISK_ENGINE_ADDRESS = env.str("RISK_ENGINE_ADDRESS", default="")  # indexed too when set
+INDEXER_REORG_DEPTH = env.int("INDEXER_REORG_DEPTH", default=5)  # blocks re-read on every poll
+INDEXER_START_BLOCK = env.int("INDEXER_START_BLOCK", default=0)  # first block read for a new contract
+INDEXER_MAX_BLOCKS = env.int("INDEXER_MAX_BLOCKS", default=1000)  # blocks read per contract per poll
+INDEXER_CHUNK_SIZE = env.int("INDEXER_CHUNK_SIZE", default=100)  # starknet_getEvents page size
+INDEXER_EVENT_NAMES = env.list("INDEXER_EVENT_NAMES", default=[])  # event names to recognise besides AllocationExecuted
+INDEXER_POLL_MINUTES = env.int("INDEXER_POLL_MINUTES", default=1)
+
+# ---------------------------------------------------------------------------------------------
+# Live metrics from the pools (allocations.metrics_reader, services.live_metrics).
+# ---------------------------------------------------------------------------------------------
+JEDISWAP_POOL_ADDRESS = env.str("JEDISWAP_POOL_ADDRESS", default="")  # a JediSwap pair (get_reserves)
+JEDISWAP_AUDIT_SCORE = env.int("JEDISWAP_AUDIT_SCORE", default=98)
+JEDISWAP_DEPLOYMENT_BLOCK = env.int("JEDISWAP_DEPLOYMENT_BLOCK", default=0)  # age counts from its timestamp
+EKUBO_CORE_ADDRESS = env.str("EKUBO_CORE_ADDRESS", default="")  # Ekubo's core (get_pool_price/get_pool_liquidity)
+EKUBO_POOL_KEY = env.list("EKUBO_POOL_KEY", default=[])  # token0,token1,fee,tick_spacing,extension
+EKUBO_AUDIT_SCORE = env.int("EKUBO_AUDIT_SCORE", default=95)
+EKUBO_DEPLOYMENT_BLOCK = env.int("EKUBO_DEPLOYMENT_BLOCK", default=0)
+METRICS_PRICE_SAMPLES = env.int("METRICS_PRICE_SAMPLES", default=8)  # blocks sampled per window
+METRICS_SAMPLE_BLOCKS = env.int("METRICS_SAMPLE_BLOCKS", default=600)  # blocks between two samples
+# token1 depth (base units) from which a pool is tier 0, 1, 2 (below the last: tier 3); descending.
+METRICS_LIQUIDITY_TIERS = env.list("METRICS_LIQUIDITY_TIERS", cast=int, default=[10**12, 10**11, 10**10])
+METRICS_CACHE_SECONDS = env.int("METRICS_CACHE_SECONDS", default=60)

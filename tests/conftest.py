@@ -4,8 +4,9 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from allocations import risk
+from allocations import risk, services
 from registry.models import ApiToken, ModelVersion
+from tests.fakes.servers import FakeStarknetNode
 
 # The published formulas, read independently of the migration that ships them.
 V1_ELEMENTS = [35, 10000, 0, 30, 10000, 0, 15, 10, 5, 0, 1, 5, 0, 1000, 1, 100, 99, 5, 95]
@@ -120,3 +121,66 @@ def q_cluster(django_db_setup, django_db_blocker, tmp_path_factory):
     process.terminate()
     process.wait(timeout=30)
     log.close()
+
+
+@pytest.fixture
+def starknet_node():
+    server = FakeStarknetNode()
+    yield server
+    server.stop()
+
+
+# The pools live_pools serves: a JediSwap pair and Ekubo's core with one pool key.
+PAIR = 0x0A1B_0000_0000_0000_0000_0000_0000_0000_0000_0000_0000_0000_0000_0000_0101
+CORE = 0x0E4B_0000_0000_0000_0000_0000_0000_0000_0000_0000_0000_0000_0000_0000_0202
+POOL_KEY = [0x111, 0x222, 0x20C49BA5E353F80000000000000000, 0x3E8, 0x0]
+Q128 = 2**128
+BLOCKS_PER_DAY = 86_400 // 30  # the fake node's blocks are 30 s apart
+
+
+def _value_at(history: dict[int, object], block: int):
+    """The value set at the latest block not after ``block``."""
+    return history[max(b for b in history if b <= block)]
+
+
+@pytest.fixture
+def live_pools(settings, starknet_node):
+    """Three samples 10 blocks apart: JediSwap's price goes 1 -> 1.5625 -> 1, Ekubo's 1 -> 1 -> 1.12890625.
+
+    JediSwap holds 16e9 token1 and is 100 days old; Ekubo's active liquidity is 1e13 and 10 days old.
+    """
+    from django.core.cache import cache
+
+    from allocations import metrics_reader
+
+    head = starknet_node.block
+    jediswap = {0: (16 * 10**9, 16 * 10**9), head - 10: (16 * 10**9, 25 * 10**9), head: (16 * 10**9, 16 * 10**9)}
+    ekubo = {0: Q128, head: Q128 + Q128 // 16}
+
+    def pair(selector, calldata, block):
+        assert selector == metrics_reader.GET_RESERVES and calldata == []
+        reserve0, reserve1 = _value_at(jediswap, block)
+        return [reserve0, 0, reserve1, 0, 1_750_000_000]
+
+    def core(selector, calldata, block):
+        assert calldata == POOL_KEY
+        if selector == metrics_reader.GET_POOL_PRICE:
+            sqrt_ratio = _value_at(ekubo, block)
+            return [sqrt_ratio % Q128, sqrt_ratio // Q128, 0, 0]
+        assert selector == metrics_reader.GET_POOL_LIQUIDITY
+        return [10**13]
+
+    starknet_node.contracts = {PAIR: pair, CORE: core}
+    settings.STARKNET_RPC_URLS = [starknet_node.url]
+    settings.STARKNET_RPC_TIMEOUT = 2
+    settings.JEDISWAP_POOL_ADDRESS = hex(PAIR)
+    settings.JEDISWAP_DEPLOYMENT_BLOCK = head - 100 * BLOCKS_PER_DAY
+    settings.EKUBO_CORE_ADDRESS = hex(CORE)
+    settings.EKUBO_POOL_KEY = [hex(felt) for felt in POOL_KEY]
+    settings.EKUBO_DEPLOYMENT_BLOCK = head - 10 * BLOCKS_PER_DAY
+    settings.METRICS_PRICE_SAMPLES = 3
+    settings.METRICS_SAMPLE_BLOCKS = 10
+    settings.METRICS_LIQUIDITY_TIERS = [10**12, 10**11, 10**10]
+    cache.delete(services.LIVE_METRICS_CACHE_KEY)
+    yield settings
+    cache.delete(services.LIVE_METRICS_CACHE_KEY)

@@ -11,6 +11,7 @@ import email.parser
 import email.policy
 import json
 import re
+import socket
 import threading
 import time
 import uuid
@@ -19,6 +20,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from proofs import cairo_statement, integrity
 
 HANG_SECONDS = 2.0
+
+
+def dead_url() -> str:
+    """A local URL nothing listens on: connecting to it is a network failure."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
 
 
 class FakeServer:
@@ -79,13 +88,106 @@ class FakeServer:
 
 
 class FakeStarknetNode(FakeServer):
-    """JSON-RPC: specVersion, chainId, blockNumber, and starknet_call of the Integrity FactRegistry."""
+    """JSON-RPC (spec 0.10 shapes, what starknet-py 0.30 parses): specVersion, chainId, blockNumber,
+    getBlockWithTxHashes, getEvents, and starknet_call of the Integrity FactRegistry.
+
+    Blocks exist from 0 to ``block``; a block's hash changes when ``reorg`` replaces it. ``rpc_errors``
+    maps a method name to a JSON-RPC (code, message) the node answers instead (not a network failure).
+    """
 
     def __init__(self, registry: int = integrity.SEPOLIA_FACT_REGISTRY):
         super().__init__()
         self.registry = registry
         self.block = 812_345
         self.facts: dict[int, list[tuple[int, int, integrity.VerifierConfig]]] = {}
+        self.events: list[dict] = []  # wire-format emitted events
+        self.generations: dict[int, int] = {}  # block number -> how often a reorg replaced it
+        self.rpc_errors: dict[str, tuple[int, str]] = {}
+        self.transactions = 0
+        # Other contracts' view functions: address -> fn(selector, calldata, block number) -> felts.
+        self.contracts: dict = {}
+
+    def block_hash(self, number: int) -> int:
+        return (0xB10C << 200) | (self.generations.get(number, 0) << 64) | number
+
+    def emit(self, address: int, keys: list[int], data: list[int] = (), *, block: int | None = None) -> int:
+        """An event in a new transaction, in ``block`` or in a newly mined block; returns the tx hash."""
+        with self.lock:
+            if block is None:
+                self.block += 1
+                block = self.block
+            self.transactions += 1
+            tx_hash = (0x7A << 240) | (block << 32) | self.transactions
+            self.events.append(
+                {
+                    "from_address": hex(address),
+                    "keys": [hex(k) for k in keys],
+                    "data": [hex(d) for d in data],
+                    "block_number": block,
+                    "transaction_hash": hex(tx_hash),
+                    "transaction_index": 0,
+                    "event_index": 0,
+                }
+            )
+        return tx_hash
+
+    def reorg(self, depth: int) -> None:
+        """The last ``depth`` blocks are replaced by empty ones with new hashes."""
+        with self.lock:
+            orphaned = range(self.block - depth + 1, self.block + 1)
+            for number in orphaned:
+                self.generations[number] = self.generations.get(number, 0) + 1
+            self.events = [e for e in self.events if e["block_number"] not in orphaned]
+
+    def _block_header(self, number: int) -> dict:
+        price = {"price_in_fri": "0x1", "price_in_wei": "0x1"}
+        return {
+            "block_hash": hex(self.block_hash(number)),
+            "parent_hash": hex(self.block_hash(number - 1)) if number else "0x0",
+            "block_number": number,
+            "new_root": "0x1",
+            "timestamp": 1_750_000_000 + number * 30,
+            "sequencer_address": "0x1",
+            "l1_gas_price": price,
+            "l2_gas_price": price,
+            "l1_data_gas_price": price,
+            "l1_da_mode": "BLOB",
+            "starknet_version": "0.14.0",
+            "event_commitment": "0x0",
+            "transaction_commitment": "0x0",
+            "receipt_commitment": "0x0",
+            "state_diff_commitment": "0x0",
+            "event_count": 0,
+            "transaction_count": 0,
+            "state_diff_length": 0,
+            "status": "ACCEPTED_ON_L2",
+            "transactions": [],
+        }
+
+    def _block_number(self, block_id) -> int:
+        if isinstance(block_id, dict) and "block_number" in block_id:
+            return block_id["block_number"]
+        if isinstance(block_id, dict) and "block_hash" in block_id:
+            return int(block_id["block_hash"], 16) & (2**64 - 1)
+        return self.block  # "latest" and the other tags
+
+    def _events_page(self, event_filter: dict) -> dict:
+        first = self._block_number(event_filter.get("from_block") or {"block_number": 0})
+        last = self._block_number(event_filter.get("to_block") or "latest")
+        addresses = event_filter.get("address")
+        if addresses is not None:
+            addresses = {int(a, 16) for a in (addresses if isinstance(addresses, list) else [addresses])}
+        matching = [
+            e | {"block_hash": hex(self.block_hash(e["block_number"]))}
+            for e in sorted(self.events, key=lambda e: e["block_number"])
+            if first <= e["block_number"] <= last and (addresses is None or int(e["from_address"], 16) in addresses)
+        ]
+        offset = int(event_filter.get("continuation_token") or 0)
+        size = event_filter["chunk_size"]
+        page = {"events": matching[offset : offset + size]}
+        if offset + size < len(matching):
+            page["continuation_token"] = str(offset + size)
+        return page
 
     def register(self, fact_hash: int, security_bits: int = 96, config=None, verification_hash: int | None = None):
         config = config or integrity.VerifierConfig("recursive_with_poseidon", "keccak_160_lsb", "stone6", "strict")
@@ -102,8 +204,19 @@ class FakeStarknetNode(FakeServer):
         def result(value):
             return 200, {"jsonrpc": "2.0", "id": rpc_id, "result": value}
 
+        if name in self.rpc_errors:
+            code, message = self.rpc_errors[name]
+            return 200, {"jsonrpc": "2.0", "id": rpc_id, "error": {"code": code, "message": message}}
         if name == "starknet_specVersion":
             return result("0.10.2")
+        if name == "starknet_getBlockWithTxHashes":
+            number = self._block_number(params["block_id"])
+            if number > self.block:
+                return 200, {"jsonrpc": "2.0", "id": rpc_id, "error": {"code": 24, "message": "Block not found"}}
+            return result(self._block_header(number))
+        if name == "starknet_getEvents":
+            with self.lock:
+                return result(self._events_page(params["filter"]))
         if name == "starknet_chainId":
             return result("0x534e5f5345504f4c4941")  # SN_SEPOLIA
         if name == "starknet_blockNumber":
@@ -111,6 +224,10 @@ class FakeStarknetNode(FakeServer):
         if name == "starknet_call":
             call = params["request"]
             selector = int(call["entry_point_selector"], 16)
+            if int(call["contract_address"], 16) in self.contracts:
+                view = self.contracts[int(call["contract_address"], 16)]
+                calldata = [int(felt, 16) for felt in call["calldata"]]
+                return result([hex(f) for f in view(selector, calldata, self._block_number(params["block_id"]))])
             if int(call["contract_address"], 16) != self.registry:
                 return 200, {"jsonrpc": "2.0", "id": rpc_id, "error": {"code": 20, "message": "Contract not found"}}
             if selector != integrity.GET_ALL_VERIFICATIONS or len(call["calldata"]) != 1:
