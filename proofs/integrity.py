@@ -8,20 +8,16 @@ so "registered" alone proves nothing.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
-import warnings
 from collections.abc import Sequence
-from urllib.parse import urlsplit
 
-import aiohttp
 from starknet_py.cairo.felt import decode_shortstring, encode_shortstring
 from starknet_py.hash.hash_method import HashMethod
 from starknet_py.hash.selector import get_selector_from_name
-from starknet_py.net.client_errors import ClientError
 from starknet_py.net.client_models import Call
 from starknet_py.net.full_node_client import FullNodeClient
-from starknet_py.net.http_client import ServerError
+
+from allocations.chain import ChainUnavailable, read_with_failover  # noqa: F401 (ChainUnavailable: part of this API)
 
 SEPOLIA_FACT_REGISTRY = 0x4CE7851F00B6C3289674841FD7A1B96B6FD41ED1EDC248FACCD672C26371B8C
 MAINNET_FACT_REGISTRY = 0xCC63A1E8E7824642B89FA6BAF996B8ED21FA4707BE90EF7605570CA8E4F00B
@@ -29,10 +25,6 @@ GET_ALL_VERIFICATIONS = get_selector_from_name("get_all_verifications_for_fact_h
 # One verification on the wire: verification_hash, security_bits, then VerifierConfiguration's 4 felts.
 VERIFICATION_FELTS = 6
 CONFIG_FIELDS = ("layout", "hasher", "stone_version", "memory_verification")
-
-
-class ChainUnavailable(Exception):
-    """No configured node answered (network errors, rate limits, 5xx on every URL)."""
 
 
 class MalformedAnswer(Exception):
@@ -120,31 +112,11 @@ def judge(fact_hash: int, verifications: list[Verification], min_security_bits: 
     return accepted, rejected
 
 
-def node_name(url: str) -> str:
-    """scheme://host[:port] only: hosted node URLs often carry an API key in the path or query."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
-
-
-def _is_network_failure(exc: Exception) -> bool:
-    """Fail over on transport trouble, rate limits and 5xx; not on a node's JSON-RPC answer."""
-    if isinstance(exc, (aiohttp.ClientError, asyncio.TimeoutError, OSError, ServerError, ValueError)):
-        return True
-    if isinstance(exc, ClientError):
-        code = str(exc.code)
-        return code.isdigit() and (int(code) >= 500 or int(code) in (404, 429))
-    return False
-
-
-async def _check_one(url: str, registry: int, fact_hash: int, timeout: float) -> tuple[list[int], int]:
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout)) as session:
-        client = FullNodeClient(node_url=url, session=session)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # the spec-version warning; the node's answers are checked anyway
-            block = await client.get_block_number()
-            felts = await client.call_contract(
-                Call(to_addr=registry, selector=GET_ALL_VERIFICATIONS, calldata=[fact_hash]), block_number=block
-            )
+async def _read_verifications(client: FullNodeClient, registry: int, fact_hash: int) -> tuple[list[int], int]:
+    block = await client.get_block_number()
+    felts = await client.call_contract(
+        Call(to_addr=registry, selector=GET_ALL_VERIFICATIONS, calldata=[fact_hash]), block_number=block
+    )
     return felts, block
 
 
@@ -152,18 +124,9 @@ def check_fact(
     fact_hash: int, *, rpc_urls: Sequence[str], registry: int, min_security_bits: int, timeout: float
 ) -> FactCheck:
     """Reads every verification of the fact at one block, trying the nodes in order on network errors."""
-    if not rpc_urls:
-        raise ChainUnavailable("no Starknet RPC URL configured (STARKNET_RPC_URLS)")
-    errors = []
-    for url in rpc_urls:
-        try:
-            felts, block = asyncio.run(_check_one(url, registry, fact_hash, timeout))
-        except Exception as exc:
-            if not _is_network_failure(exc):
-                raise
-            errors.append(f"{node_name(url)}: {type(exc).__name__}: {str(exc).replace(url, node_name(url))}"[:300])
-            continue
-        verifications = decode_verifications(felts)
-        accepted, rejected = judge(fact_hash, verifications, min_security_bits)
-        return FactCheck(fact_hash, verifications, accepted, rejected, block, node_name(url))
-    raise ChainUnavailable("; ".join(errors))
+    (felts, block), node = read_with_failover(
+        lambda client: _read_verifications(client, registry, fact_hash), rpc_urls=rpc_urls, timeout=timeout
+    )
+    verifications = decode_verifications(felts)
+    accepted, rejected = judge(fact_hash, verifications, min_security_bits)
+    return FactCheck(fact_hash, verifications, accepted, rejected, block, node)
