@@ -40,10 +40,6 @@ def is_network_failure(exc: Exception) -> bool:
     return False
 
 
-def felt_hex(value: int) -> str:
-    """The one spelling we store a felt in: 0x and 64 lower-case hex digits."""
-    return f"0x{value:064x}"
-
 
 async def _read_one(url: str, read: Callable[[FullNodeClient], Awaitable[T]], timeout: float) -> T:
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout)) as session:

@@ -191,6 +191,11 @@ def decide(
     return Outcome(*scores, *pcts, policy_violations(policy, (jediswap, ekubo), pcts))
 
 
+def felt_hex(value: int) -> str:
+    """The one spelling of a felt we store and show: 0x and 64 lower-case hex digits."""
+    return f"0x{value:064x}"
+
+
 def model_hash(params: ModelParams) -> int:
     """A Starknet felt naming the model: Poseidon over the family id and the parameters."""
     return HashMethod.POSEIDON.hash_many([encode_shortstring(FAMILY_ID), *params.to_elements()])

@@ -107,7 +107,7 @@ def chain_event_list(
     """Indexed events, oldest first, optionally of one contract and within a block range (inclusive)."""
     events = ChainEvent.objects.order_by("block_number", "tx_hash", "event_index")
     if contract_address is not None:
-        events = events.filter(contract_address=f"0x{contract_address:064x}")
+        events = events.filter(contract_address=risk.felt_hex(contract_address))
     if from_block is not None:
         events = events.filter(block_number__gte=from_block)
     if to_block is not None:

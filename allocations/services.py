@@ -122,7 +122,7 @@ def indexed_contracts() -> list[int]:
 
 def _event_names() -> dict[str, str]:
     names = {ALLOCATION_EXECUTED, *settings.INDEXER_EVENT_NAMES}  # confirmations need the first one
-    return {chain.felt_hex(get_selector_from_name(name)): name for name in names}
+    return {risk.felt_hex(get_selector_from_name(name)): name for name in names}
 
 
 def chain_events_index(*, contract_address: int) -> IndexerCursor | None:
@@ -131,7 +131,7 @@ def chain_events_index(*, contract_address: int) -> IndexerCursor | None:
     Events whose block the node no longer has (a reorg) are deleted and the range read again; every
     event is stored once; an AllocationExecuted event confirms the executed decision of its transaction.
     """
-    address = chain.felt_hex(contract_address)
+    address = risk.felt_hex(contract_address)
     cursor = IndexerCursor.objects.filter(contract_address=address).first()
     if cursor:
         from_block = max(settings.INDEXER_START_BLOCK, cursor.last_block + 1 - settings.INDEXER_REORG_DEPTH)
@@ -170,13 +170,13 @@ def _chain_window_store(*, address: str, window: indexer.Window, node: str) -> I
     events = [
         ChainEvent(
             contract_address=address,
-            selector=chain.felt_hex(event.keys[0]) if event.keys else "",
-            name=names.get(chain.felt_hex(event.keys[0]), "") if event.keys else "",
-            keys=[chain.felt_hex(key) for key in event.keys],
-            data=[chain.felt_hex(felt) for felt in event.data],
+            selector=risk.felt_hex(event.keys[0]) if event.keys else "",
+            name=names.get(risk.felt_hex(event.keys[0]), "") if event.keys else "",
+            keys=[risk.felt_hex(key) for key in event.keys],
+            data=[risk.felt_hex(felt) for felt in event.data],
             block_number=event.block_number,
-            block_hash=chain.felt_hex(event.block_hash),
-            tx_hash=chain.felt_hex(event.transaction_hash),
+            block_hash=risk.felt_hex(event.block_hash),
+            tx_hash=risk.felt_hex(event.transaction_hash),
             event_index=event.event_index,
         )
         for event in window.events
@@ -191,7 +191,7 @@ def _chain_window_store(*, address: str, window: indexer.Window, node: str) -> I
         return cursor
     cursor = cursor or IndexerCursor(contract_address=address)
     cursor.last_block = window.to_block
-    cursor.last_block_hash = chain.felt_hex(window.to_block_hash)
+    cursor.last_block_hash = risk.felt_hex(window.to_block_hash)
     cursor.reorgs += window.orphaned_from is not None
     cursor.node = node
     cursor.save()
@@ -203,7 +203,7 @@ def _decisions_confirm(executed: list[ChainEvent]) -> None:
     for event in executed:
         tx = int(event.tx_hash, 16)
         AllocationDecision.objects.filter(
-            tx_hash__in=[chain.felt_hex(tx), hex(tx)],
+            tx_hash__in=[risk.felt_hex(tx), hex(tx)],
             status__in=[AllocationDecision.Status.EXECUTED, AllocationDecision.Status.CONFIRMED],
         ).update(status=AllocationDecision.Status.CONFIRMED, block_number=event.block_number, updated_at=timezone.now())
 

@@ -18,6 +18,7 @@ from starknet_py.net.client_models import Call
 from starknet_py.net.full_node_client import FullNodeClient
 
 from allocations.chain import ChainUnavailable, read_with_failover  # noqa: F401 (ChainUnavailable: part of this API)
+from allocations.risk import felt_hex
 
 SEPOLIA_FACT_REGISTRY = 0x4CE7851F00B6C3289674841FD7A1B96B6FD41ED1EDC248FACCD672C26371B8C
 MAINNET_FACT_REGISTRY = 0xCC63A1E8E7824642B89FA6BAF996B8ED21FA4707BE90EF7605570CA8E4F00B
@@ -56,7 +57,7 @@ class Verification:
 
     def as_dict(self) -> dict:
         return {
-            "verification_hash": f"0x{self.verification_hash:064x}",
+            "verification_hash": felt_hex(self.verification_hash),
             "security_bits": self.security_bits,
             "verifier_config": dataclasses.asdict(self.config),
         }

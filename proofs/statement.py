@@ -79,7 +79,7 @@ class PublicInputs(BaseModel):
     ) -> "PublicInputs":
         outcome = risk.decide(params, jediswap, ekubo, apys, policy)
         return cls(
-            model_hash=f"0x{risk.model_hash(params):064x}",
+            model_hash=risk.felt_hex(risk.model_hash(params)),
             parameters=params,
             jediswap_metrics=jediswap,
             ekubo_metrics=ekubo,
@@ -103,7 +103,7 @@ def prove(public_inputs: PublicInputs) -> bytes:
 
 def verify(proof: bytes, public_inputs: PublicInputs) -> bool:
     """True for a valid proof of exactly this statement; raises VerificationError with the reason otherwise."""
-    if public_inputs.model_hash != f"0x{risk.model_hash(public_inputs.parameters):064x}":
+    if public_inputs.model_hash != risk.felt_hex(risk.model_hash(public_inputs.parameters)):
         raise VerificationError("model hash does not match the model parameters")
     _stark.verify(proof, public_inputs.to_vector())
     return True

@@ -21,6 +21,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django_q.tasks import async_task
 
+from allocations.risk import felt_hex
+
 from . import cairo_statement, integrity, l1_facts, services, webhooks
 from .models import ProofJob
 from .prover_service import (
@@ -72,10 +74,6 @@ def submission_key(program_hash: int, output: list[int]) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _felt(value: int) -> str:
-    return f"0x{value:064x}"
-
-
 def after_generation(job: ProofJob) -> None:
     """Hook of services._prove: with a prover service configured, queue the Cairo run and submission.
 
@@ -97,10 +95,10 @@ def cairo_statement_run(job: ProofJob) -> ProofJob:
     elapsed = timedelta(seconds=time.perf_counter() - started)
     if run.output != expected_output(public_inputs):
         raise StatementMismatch("the Cairo program's output differs from the STARK public inputs")
-    job.program_hash = _felt(run.program_hash)
+    job.program_hash = felt_hex(run.program_hash)
     # The PIE route runs under a bootloader: this is the fact Atlantic registers in Integrity.
-    job.fact_hash = _felt(run.bootloaded_integrity_fact_hash())
-    job.sharp_fact_hash = _felt(run.sharp_fact_hash)
+    job.fact_hash = felt_hex(run.bootloaded_integrity_fact_hash())
+    job.sharp_fact_hash = felt_hex(run.sharp_fact_hash)
     job.cairo_pie = run.cairo_pie_bytes
     job.cairo_steps = run.n_steps
     job.cairo_time = elapsed
@@ -276,7 +274,7 @@ def _check_chain(job: ProofJob) -> ProofJob:
                 f"Integrity verification {accepted.verification_hash:#x} at block {check.block_number}"
                 f" ({check.node_url})"
             ),
-            verification_hash=_felt(accepted.verification_hash),
+            verification_hash=felt_hex(accepted.verification_hash),
             verifier_config={**accepted.as_dict()["verifier_config"], "security_bits": accepted.security_bits},
             verified_block=check.block_number,
             # Due for its webhook; the poll schedule retries a delivery that fails.
@@ -370,7 +368,7 @@ def fact_hash_check(fact_hash: int) -> dict:
     )
     reasons = {id(v): why for v, why in check.rejected}
     return {
-        "fact_hash": _felt(fact_hash),
+        "fact_hash": felt_hex(fact_hash),
         "verified": check.verified,
         "min_security_bits": settings.INTEGRITY_MIN_SECURITY_BITS,
         "block_number": check.block_number,

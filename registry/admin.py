@@ -4,9 +4,9 @@ from django.urls import path
 from django.views.decorators.http import require_POST
 from pydantic import ValidationError as ParamsError
 
-from allocations.risk import ModelParams, model_hash
+from allocations.risk import ModelParams, felt_hex, model_hash
 
-from .models import ApiToken, ModelVersion, _params_error_text, felt_hex
+from .models import ApiToken, ModelVersion, params_error_text
 from .selectors import model_version_with_hash
 from .services import model_version_activate
 
@@ -28,7 +28,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
         try:
             params = ModelParams.model_validate_json(request.POST.get("parameters", ""))
         except ParamsError as exc:
-            context["error"] = _params_error_text(exc)
+            context["error"] = params_error_text(exc)
         else:
             context["model_hash"] = felt_hex(model_hash(params))
             context["twin"] = model_version_with_hash(context["model_hash"])

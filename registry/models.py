@@ -6,16 +6,12 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from pydantic import ValidationError as ParamsError
 
-from allocations.risk import FAMILY_ID, ModelParams, model_hash
+from allocations.risk import FAMILY_ID, ModelParams, felt_hex, model_hash
 
 
 def validate_semver(value: str) -> None:
     if not semver.Version.is_valid(value):
         raise ValidationError("%(value)s is not a semantic version such as 1.2.0", params={"value": value})
-
-
-def felt_hex(value: int) -> str:
-    return f"0x{value:064x}"
 
 
 class ModelVersion(models.Model):
@@ -58,7 +54,7 @@ class ModelVersion(models.Model):
         try:
             params = ModelParams.model_validate(self.parameters)
         except ParamsError as exc:
-            raise ValidationError({"parameters": [_params_error_text(exc)]}) from exc
+            raise ValidationError({"parameters": [params_error_text(exc)]}) from exc
         self.parameters = params.model_dump(mode="json")
         self.model_hash = felt_hex(model_hash(params))
         twin = ModelVersion.objects.filter(model_hash=self.model_hash).exclude(pk=self.pk).first()
@@ -82,7 +78,7 @@ class ModelVersionInUse(Exception):
         super().__init__(f"model version {version} has been used by a decision and cannot be changed")
 
 
-def _params_error_text(exc: ParamsError) -> str:
+def params_error_text(exc: ParamsError) -> str:
     return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'parameters'}: {e['msg']}" for e in exc.errors())
 
 
