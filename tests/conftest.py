@@ -6,7 +6,9 @@ from django.test import Client
 
 from allocations import risk, services
 from registry.models import ApiToken, ModelVersion
+from proofs.models import ProofJob
 from tests.fakes.servers import FakeStarknetNode
+from tests.fakes.verification import Fakes, apply
 
 # The published formulas, read independently of the migration that ships them.
 V1_ELEMENTS = [35, 10000, 0, 30, 10000, 0, 15, 10, 5, 0, 1, 5, 0, 1000, 1, 100, 99, 5, 95]
@@ -184,3 +186,23 @@ def live_pools(settings, starknet_node):
     cache.delete(services.LIVE_METRICS_CACHE_KEY)
     yield settings
     cache.delete(services.LIVE_METRICS_CACHE_KEY)
+
+
+@pytest.fixture
+def fakes(settings):
+    fakes = Fakes()
+    apply(settings, fakes.env())
+    # In this process retries are due at once; backoff itself is tested separately.
+    settings.PROOF_POLL_SECONDS = settings.VERIFICATION_WEBHOOK_RETRY_SECONDS = 0.0
+    settings.PROVER_HTTP_TIMEOUT = 0.5  # the "hang" fault sleeps 2 s
+    yield fakes
+    fakes.stop()
+
+
+@pytest.fixture
+def decided_job(api, decision_body):
+    def make(**overrides) -> ProofJob:
+        body = api.post("/risk-engine/orchestrate-allocation", decision_body(**overrides)).json()
+        return ProofJob.objects.get(pk=body["proof_job_id"])
+
+    return make

@@ -17,95 +17,12 @@ from django.utils import timezone
 from django_q.models import Schedule
 from django_q.tasks import async_task
 
-from proofs import cairo_statement, schedules, submission, webhooks
+from proofs import schedules, submission, webhooks
 from proofs.models import ProofJob, ProofJobEvent
 from tests.conftest import test_database_url
 from tests.fakes.cluster import Cluster
-from tests.fakes.servers import (
-    FakeAtlantic,
-    FakeEthereumNode,
-    FakeSharpGateway,
-    FakeStarknetNode,
-    FakeWebhookSink,
-    pie_integrity_fact,
-)
-
-API_KEY = "atl-test-key-7f3c9a1e5d"
-WEBHOOK_SECRET = "whsec-test-51b2"
-FINAL = {"verified", "failed", "timeout"}
-
-
-class Fakes:
-    def __init__(self):
-        cairo_statement.compiled_statement()  # the fake Atlantic hashes PIEs: compile once, not in a request
-        self.chain = FakeStarknetNode()
-        self.atlantic = FakeAtlantic(self.chain)
-        self.sharp = FakeSharpGateway()
-        self.webhook = FakeWebhookSink()
-        self.ethereum = FakeEthereumNode()
-
-    def env(self) -> dict:
-        return {
-            "PROVER_SERVICE": "atlantic",
-            "ATLANTIC_URL": self.atlantic.url,
-            "ATLANTIC_API_KEY": API_KEY,
-            "SHARP_GATEWAY_URL": self.sharp.url,
-            "STARKNET_RPC_URLS": self.chain.url,
-            "PROVER_HTTP_TIMEOUT": "10",  # a loaded 2-core CI box; in-process tests use 0.5
-            "STARKNET_RPC_TIMEOUT": "2",
-            "PROOF_POLL_SECONDS": "0.05",
-            "PROOF_RETRY_MAX_SECONDS": "0.2",
-            "PROOF_VERIFICATION_TIMEOUT": "60",
-            "VERIFICATION_WEBHOOK_URL": f"{self.webhook.url}/hooks/obsqra",
-            "VERIFICATION_WEBHOOK_SECRET": WEBHOOK_SECRET,
-            "VERIFICATION_WEBHOOK_RETRY_SECONDS": "0.1",
-        }
-
-    def stop(self):
-        for server in (self.chain, self.atlantic, self.sharp, self.webhook, self.ethereum):
-            server.stop()
-
-
-def apply(settings, env: dict) -> None:
-    """The same values the cluster reads from its environment, for this process."""
-    for name, value in env.items():
-        if name == "STARKNET_RPC_URLS":
-            value = value.split(",")
-        elif name.endswith(("_SECONDS", "TIMEOUT")):
-            value = float(value)
-        setattr(settings, name, value)
-
-
-@pytest.fixture
-def fakes(settings):
-    fakes = Fakes()
-    apply(settings, fakes.env())
-    # In this process retries are due at once; backoff itself is tested separately.
-    settings.PROOF_POLL_SECONDS = settings.VERIFICATION_WEBHOOK_RETRY_SECONDS = 0.0
-    settings.PROVER_HTTP_TIMEOUT = 0.5  # the "hang" fault sleeps 2 s
-    yield fakes
-    fakes.stop()
-
-
-@pytest.fixture
-def decided_job(api, decision_body):
-    def make(**overrides) -> ProofJob:
-        body = api.post("/risk-engine/orchestrate-allocation", decision_body(**overrides)).json()
-        return ProofJob.objects.get(pk=body["proof_job_id"])
-
-    return make
-
-
-def drive(job, rounds=40) -> ProofJob:
-    """Runs the poll schedule's work until the job is final (each round = one scheduled run)."""
-    for _ in range(rounds):
-        job.refresh_from_db()
-        if job.status in FINAL:
-            return job
-        submission.poll_verifications()
-    job.refresh_from_db()
-    return job
-
+from tests.fakes.servers import pie_integrity_fact
+from tests.fakes.verification import API_KEY, FINAL, WEBHOOK_SECRET, Fakes, apply, drive
 
 def statuses(job) -> list[str]:
     return [e.to_status for e in job.events.all()]
