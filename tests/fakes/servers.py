@@ -17,6 +17,11 @@ import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from starknet_py.hash.selector import get_selector_from_name
+from starknet_py.hash.utils import verify_message_signature
+from starknet_py.net.client_models import DAMode, ResourceBounds, ResourceBoundsMapping
+from starknet_py.net.models.transaction import InvokeV3
+
 from proofs import cairo_statement, integrity
 
 HANG_SECONDS = 2.0
@@ -28,6 +33,42 @@ def dead_url() -> str:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     return f"http://127.0.0.1:{port}"
+
+
+def short_string(text: str) -> int:
+    """A Cairo short string (at most 31 ASCII characters) as a felt."""
+    return int.from_bytes(text.encode("ascii"), "big")
+
+
+def decode_short_string(felt: int) -> str:
+    """A felt read back as a short string; '' when it is not printable ASCII (as the sequencer prints it)."""
+    raw = felt.to_bytes((felt.bit_length() + 7) // 8, "big")
+    return raw.decode() if raw.isascii() and raw.decode().isprintable() else ""
+
+
+def revert_string(contract: int, class_hash: int, selector: int, failure: int) -> str:
+    """What the sequencer answers for a call that failed with ``failure`` (a felt)."""
+    return (
+        "Transaction execution has failed:\n"
+        f"0: Error in the called contract (contract address: 0x{contract:064x}, class hash: 0x{class_hash:064x}, "
+        f"selector: 0x{selector:064x}):\n"
+        "Execution failed. Failure reason:\n"
+        f"{hex(failure)} ('{decode_short_string(failure)}').\n"
+    )
+
+
+class RpcError(Exception):
+    """Answered as a JSON-RPC error object (the node refused, not a network failure)."""
+
+    def __init__(self, code: int, message: str, data=None):
+        super().__init__(message)
+        self.code, self.message, self.data = code, message, data
+
+    def body(self) -> dict:
+        error = {"code": self.code, "message": self.message}
+        if self.data is not None:
+            error["data"] = self.data
+        return error
 
 
 class FakeServer:
@@ -87,12 +128,51 @@ class FakeServer:
         return 404, {"error": "no route"}
 
 
-class FakeStarknetNode(FakeServer):
-    """JSON-RPC (spec 0.10 shapes, what starknet-py 0.30 parses): specVersion, chainId, blockNumber,
-    getBlockWithTxHashes, getEvents, and starknet_call of the Integrity FactRegistry.
+SN_SEPOLIA = int.from_bytes(b"SN_SEPOLIA", "big")
+QUERY_VERSION_BASE = 2**128  # what starknet-py adds to the version of a transaction signed for a fee estimate
+EXECUTE = get_selector_from_name("__execute__")
+PROPOSE_AND_EXECUTE = get_selector_from_name("propose_and_execute_allocation")
+ALLOCATION_EXECUTED = get_selector_from_name("AllocationExecuted")
+ACCOUNT_CLASS_HASH = 0x0ACC_C1A5_5000_0000_0000_0000_0000_0000_0000_0000_0000_0000_0000_0001
+RISK_ENGINE_CLASS_HASH = 0x0E46_C1A5_5000_0000_0000_0000_0000_0000_0000_0000_0000_0000_0000_0002
+OTHER_CLASS_HASH = 0x0C1A_5500_0000_0000_0000_0000_0000_0000_0000_0000_0000_0000_0000_0003
 
-    Blocks exist from 0 to ``block``; a block's hash changes when ``reorg`` replaces it. ``rpc_errors``
-    maps a method name to a JSON-RPC (code, message) the node answers instead (not a network failure).
+# What every invoke costs here (FRI): gas amounts per resource and a gas price per resource.
+GAS_PRICES = {"l1_gas": 30_000_000_000_000, "l2_gas": 8_000_000_000, "l1_data_gas": 1_500}
+
+
+def _gas_used(n_calls: int) -> dict[str, int]:
+    return {"l1_gas": 0, "l2_gas": 900_000 + 400_000 * n_calls, "l1_data_gas": 224}
+
+
+def _fee(gas: dict[str, int]) -> int:
+    return sum(gas[resource] * GAS_PRICES[resource] for resource in GAS_PRICES)
+
+
+def _felts(values) -> list[int]:
+    return [int(v, 16) for v in values]
+
+
+class FakeStarknetNode(FakeServer):
+    """JSON-RPC (spec 0.8-0.10 shapes, what starknet-py 0.30's FullNodeClient and Account parse):
+
+    - reads: specVersion, chainId (SN_SEPOLIA), blockNumber, getBlockWithTxHashes, getEvents, getClassAt,
+      getNonce, and starknet_call of the Integrity FactRegistry (``register``) or of ``contracts``;
+    - an account's invoke: estimateFee (a dry run), addInvokeTransaction (v3 only: real ECDSA check against
+      the account's key, nonce, resource bounds), getTransactionStatus, getTransactionReceipt.
+
+    Blocks exist from 0 to ``block``; a block's hash changes when ``reorg`` replaces it (transactions keep
+    their receipts). ``rpc_errors`` maps a method name to a JSON-RPC (code, message) the node answers instead
+    (not a network failure).
+
+    Accounts (``add_account``) run Cairo 1 ``__execute__``: each call to ``risk_engine``'s
+    propose_and_execute_allocation is checked like the upstream RiskEngine (owner, facts in the registry,
+    approved model) and emits AllocationExecuted; calls elsewhere succeed. Knobs:
+    ``nonces`` (account -> nonce), ``risk_engine`` / ``risk_engine_owner`` (None: anyone),
+    ``approved_models``, ``revert_on_inclusion`` (a short string a sent transaction reverts with, though its
+    estimate passed), ``drop_next`` (that many sends are answered, then forgotten), ``hold_polls`` (a sent
+    transaction stays RECEIVED for that many status polls before it is mined). ``sent`` records every
+    accepted send (hash, sender, nonce, calls, outcome).
     """
 
     def __init__(self, registry: int = integrity.SEPOLIA_FACT_REGISTRY):
@@ -106,9 +186,31 @@ class FakeStarknetNode(FakeServer):
         self.transactions = 0
         # Other contracts' view functions: address -> fn(selector, calldata, block number) -> felts.
         self.contracts: dict = {}
+        # Accounts and their transactions.
+        self.accounts: dict[int, int] = {}  # address -> public key
+        self.nonces: dict[int, int] = {}
+        self.risk_engine: int | None = None
+        self.risk_engine_owner: int | None = None
+        self.approved_models: set[int] = set()
+        self.revert_on_inclusion: str | None = None
+        self.drop_next = 0
+        self.hold_polls = 0
+        self.sent: list[dict] = []  # every accepted send, dropped ones included
+        self.known: dict[int, dict] = {}  # tx hash -> its record (one of ``sent``) while the node has it
+        self.decisions = 0  # the RiskEngine's decision counter
+
+    def add_account(self, address: int, public_key: int) -> None:
+        """A deployed Cairo 1 account whose signatures are checked against ``public_key``."""
+        with self.lock:
+            self.accounts[address] = public_key
+            self.nonces.setdefault(address, 0)
 
     def block_hash(self, number: int) -> int:
         return (0xB10C << 200) | (self.generations.get(number, 0) << 64) | number
+
+    @staticmethod
+    def block_timestamp(number: int) -> int:
+        return 1_750_000_000 + number * 30
 
     def emit(self, address: int, keys: list[int], data: list[int] = (), *, block: int | None = None) -> int:
         """An event in a new transaction, in ``block`` or in a newly mined block; returns the tx hash."""
@@ -146,7 +248,7 @@ class FakeStarknetNode(FakeServer):
             "parent_hash": hex(self.block_hash(number - 1)) if number else "0x0",
             "block_number": number,
             "new_root": "0x1",
-            "timestamp": 1_750_000_000 + number * 30,
+            "timestamp": self.block_timestamp(number),
             "sequencer_address": "0x1",
             "l1_gas_price": price,
             "l2_gas_price": price,
@@ -197,6 +299,267 @@ class FakeStarknetNode(FakeServer):
             self.facts.setdefault(fact_hash, []).append((verification_hash, security_bits, config))
             self.block += 1
 
+    # --- contracts and accounts ------------------------------------------------------------------
+
+    def _class_hash(self, address: int) -> int | None:
+        """The class of a deployed contract; None when nothing is deployed at ``address``."""
+        if address in self.accounts:
+            return ACCOUNT_CLASS_HASH
+        if address == self.risk_engine:
+            return RISK_ENGINE_CLASS_HASH
+        if address == self.registry or address in self.contracts:
+            return OTHER_CLASS_HASH
+        return None
+
+    def _get_class_at(self, params: dict) -> dict:
+        address = int(params["contract_address"], 16)
+        with self.lock:
+            if self._class_hash(address) is None:
+                raise RpcError(20, "Contract not found")
+        # A minimal Sierra class: starknet-py tells Cairo 1 from Cairo 0 by "sierra_program".
+        external = ["__validate__", "__execute__", "is_valid_signature"] if address in self.accounts else []
+        return {
+            "sierra_program": ["0x1", "0x7", "0x0", "0x2", "0xb", "0x4"],
+            "contract_class_version": "0.1.0",
+            "entry_points_by_type": {
+                "CONSTRUCTOR": [],
+                "EXTERNAL": [
+                    {"selector": hex(get_selector_from_name(name)), "function_idx": i}
+                    for i, name in enumerate(external)
+                ],
+                "L1_HANDLER": [],
+            },
+            "abi": "[]",
+        }
+
+    def _get_nonce(self, params: dict) -> str:
+        address = int(params["contract_address"], 16)
+        with self.lock:
+            if self._class_hash(address) is None:
+                raise RpcError(20, "Contract not found")
+            return hex(self.nonces.get(address, 0))
+
+    @staticmethod
+    def _decode_calls(calldata: list[int]) -> list[dict] | None:
+        """A Cairo 1 account's __execute__ calldata: [n, (to, selector, len, *calldata) * n]; None if malformed."""
+        if not calldata:
+            return None
+        calls, at = [], 1
+        for _ in range(calldata[0]):
+            if at + 3 > len(calldata) or at + 3 + calldata[at + 2] > len(calldata):
+                return None
+            to, selector, length = calldata[at : at + 3]
+            calls.append({"to": to, "selector": selector, "calldata": calldata[at + 3 : at + 3 + length]})
+            at += 3 + length
+        return calls if at == len(calldata) else None
+
+    def _execute(self, sender: int, calls: list[dict] | None, block: int, *, dry: bool) -> tuple[str | None, list]:
+        """Runs the calls of an invoke in ``block``: (revert string or None, events as (address, keys, data)).
+
+        Nothing changes here but, for a real (not ``dry``) run that succeeds, the decision counter.
+        """
+        if calls is None:
+            return revert_string(sender, ACCOUNT_CLASS_HASH, EXECUTE, short_string("Input too short for arguments")), []
+        events, decision = [], self.decisions
+        for call in calls:
+            if call["to"] != self.risk_engine or call["selector"] != PROPOSE_AND_EXECUTE:
+                continue  # any other call succeeds and emits nothing
+            failure = self._allocation_failure(sender, call["calldata"], dry=dry)
+            if failure is not None:
+                return revert_string(call["to"], RISK_ENGINE_CLASS_HASH, PROPOSE_AND_EXECUTE, failure), []
+            args = call["calldata"]
+            decision += 1
+            data = [decision, decision, args[15], self.block_timestamp(block), block, args[10], args[11], args[16]]
+            events.append((call["to"], [ALLOCATION_EXECUTED], data))
+        if not dry:
+            self.decisions = decision
+        return None, events
+
+    def _allocation_failure(self, sender: int, args: list[int], *, dry: bool) -> int | None:
+        """propose_and_execute_allocation's checks, in the contract's order: the failure felt or None.
+
+        args: jediswap metrics (5), ekubo metrics (5), jediswap_proof_fact, ekubo_proof_fact, expected
+        scores (2), fact_registry_address, model_version, constraint signature (8, signer first).
+        """
+        if len(args) != 24:
+            return short_string("Input too short for arguments" if len(args) < 24 else "Input too long for arguments")
+        if self.risk_engine_owner is not None and sender != self.risk_engine_owner:
+            return short_string("Unauthorized")
+        if args[14] != self.registry or not (self.facts.get(args[10]) and self.facts.get(args[11])):
+            return 0
+        if args[15] != 0 and args[15] not in self.approved_models:
+            return 3
+        if not dry and self.revert_on_inclusion:
+            return short_string(self.revert_on_inclusion)
+        return None
+
+    # --- transactions ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _invoke_from_wire(tx: dict) -> InvokeV3:
+        """The wire (BROADCASTED_INVOKE_TXN v3) as starknet-py's InvokeV3, to hash it as the account did."""
+
+        def bounds(resource: str) -> ResourceBounds:
+            wire = tx["resource_bounds"][resource]
+            amount, price = int(wire["max_amount"], 16), int(wire["max_price_per_unit"], 16)
+            return ResourceBounds(max_amount=amount, max_price_per_unit=price)
+
+        invoke = InvokeV3(
+            version=int(tx["version"], 16),
+            signature=_felts(tx.get("signature", [])),
+            nonce=int(tx["nonce"], 16),
+            resource_bounds=ResourceBoundsMapping(
+                l1_gas=bounds("l1_gas"), l2_gas=bounds("l2_gas"), l1_data_gas=bounds("l1_data_gas")
+            ),
+            tip=int(tx["tip"], 16),
+            calldata=_felts(tx["calldata"]),
+            sender_address=int(tx["sender_address"], 16),
+            account_deployment_data=_felts(tx.get("account_deployment_data", [])),
+            proof_facts=_felts(tx["proof_facts"]) if tx.get("proof_facts") else None,
+        )
+        # Not constructor arguments of InvokeV3 (init=False), yet part of the hash.
+        object.__setattr__(invoke, "paymaster_data", _felts(tx.get("paymaster_data", [])))
+        object.__setattr__(invoke, "nonce_data_availability_mode", DAMode[tx.get("nonce_data_availability_mode", "L1")])
+        object.__setattr__(invoke, "fee_data_availability_mode", DAMode[tx.get("fee_data_availability_mode", "L1")])
+        return invoke
+
+    def _estimate_fee(self, params: dict) -> list[dict]:
+        """A dry run of each transaction at the head; signatures are not checked (as with SKIP_VALIDATE)."""
+        estimates = []
+        with self.lock:
+            for index, tx in enumerate(params["request"]):
+                if tx.get("type") != "INVOKE" or int(tx["version"], 16) not in (3, QUERY_VERSION_BASE + 3):
+                    raise RpcError(61, "The transaction version is not supported")
+                sender = int(tx["sender_address"], 16)
+                calls = self._decode_calls(_felts(tx["calldata"]))
+                if sender not in self.accounts:
+                    reason = f"Requested contract address 0x{sender:064x} is not deployed."
+                else:
+                    reason, _ = self._execute(sender, calls, self.block + 1, dry=True)
+                if reason is not None:
+                    raise RpcError(
+                        41, "Transaction execution error", {"transaction_index": index, "execution_error": reason}
+                    )
+                gas = _gas_used(len(calls))
+                estimates.append(
+                    {
+                        **{f"{resource}_consumed": hex(gas[resource]) for resource in GAS_PRICES},
+                        **{f"{resource}_price": hex(price) for resource, price in GAS_PRICES.items()},
+                        "overall_fee": hex(_fee(gas)),
+                        "unit": "FRI",
+                    }
+                )
+        return estimates
+
+    def _add_invoke(self, params: dict) -> dict:
+        tx = params["invoke_transaction"]
+        if tx.get("type", "INVOKE") != "INVOKE" or int(tx["version"], 16) != 3:
+            raise RpcError(61, "The transaction version is not supported")
+        invoke = self._invoke_from_wire(tx)
+        tx_hash = invoke.calculate_hash(SN_SEPOLIA)
+        sender, calls = invoke.sender_address, self._decode_calls(invoke.calldata)
+        with self.lock:
+            if sender not in self.accounts:
+                not_deployed = f"Requested contract address {hex(sender)} is not deployed."
+                raise RpcError(55, "Account validation failed", not_deployed)
+            nonce = self.nonces[sender]
+            if invoke.nonce != nonce:
+                got = f"Account nonce: {hex(nonce)}; got: {hex(invoke.nonce)}."
+                raise RpcError(52, "Invalid transaction nonce", got)
+            gas = _gas_used(len(calls or []))
+            bounds = invoke.resource_bounds
+            for resource, bound in zip(GAS_PRICES, (bounds.l1_gas, bounds.l2_gas, bounds.l1_data_gas)):
+                if bound.max_amount < gas[resource] or bound.max_price_per_unit < GAS_PRICES[resource]:
+                    raise RpcError(53, "The transaction's resources don't cover validation or the minimal fee")
+            if not self._signed(tx_hash, invoke.signature, self.accounts[sender]):
+                raise RpcError(55, "Account validation failed", "Invalid signature")
+            record = {
+                "hash": tx_hash,
+                "sender": sender,
+                "nonce": invoke.nonce,
+                "calls": calls or [],  # decoded: [{"to", "selector", "calldata"}]
+                "calldata": invoke.calldata,  # __execute__'s, as sent
+                "outcome": "received",  # then "succeeded" / "reverted" once mined, or "dropped"
+                "held": self.hold_polls,  # status polls left before it is mined
+                "block": None,
+                "revert_reason": None,
+                "events": [],
+                "gas": gas,
+                "fee": _fee(gas),
+            }
+            self.sent.append(record)
+            if self.drop_next > 0:  # answered, then lost from the mempool
+                self.drop_next -= 1
+                record["outcome"] = "dropped"
+            else:
+                self.nonces[sender] += 1
+                self.known[tx_hash] = record
+                if not record["held"]:
+                    self._mine(record)
+        return {"transaction_hash": hex(tx_hash)}
+
+    @staticmethod
+    def _signed(tx_hash: int, signature: list[int], public_key: int) -> bool:
+        if len(signature) != 2:
+            return False
+        try:
+            return verify_message_signature(tx_hash, signature, public_key)
+        except Exception:  # a malformed signature (s = 0, out of range) is an invalid one
+            return False
+
+    def _mine(self, record: dict) -> None:
+        """Executes a received transaction in a new block (lock held)."""
+        self.block += 1
+        block = record["block"] = self.block
+        reason, events = self._execute(record["sender"], self._decode_calls(record["calldata"]), block, dry=False)
+        record["outcome"], record["revert_reason"] = ("reverted", reason) if reason else ("succeeded", None)
+        record["events"] = [
+            {"from_address": hex(address), "keys": [hex(k) for k in keys], "data": [hex(d) for d in data]}
+            for address, keys, data in events
+        ]
+        for index, event in enumerate(record["events"]):
+            self.events.append(
+                event
+                | {"block_number": block, "transaction_hash": hex(record["hash"]), "transaction_index": 0,
+                   "event_index": index}
+            )  # fmt: skip
+
+    def _transaction_status(self, params: dict) -> dict:
+        with self.lock:
+            record = self.known.get(int(params["transaction_hash"], 16))
+            if record is None:
+                raise RpcError(29, "Transaction hash not found")
+            if record["block"] is None:
+                record["held"] -= 1
+                if record["held"] <= 0:
+                    self._mine(record)  # mined after this answer: the next poll finds it in a block
+                return {"finality_status": "RECEIVED"}
+            status = {"finality_status": "ACCEPTED_ON_L2", "execution_status": record["outcome"].upper()}
+            if record["revert_reason"]:
+                status["failure_reason"] = record["revert_reason"]
+            return status
+
+    def _transaction_receipt(self, params: dict) -> dict:
+        with self.lock:
+            record = self.known.get(int(params["transaction_hash"], 16))
+            if record is None or record["block"] is None:
+                raise RpcError(29, "Transaction hash not found")
+            receipt = {
+                "type": "INVOKE",
+                "transaction_hash": hex(record["hash"]),
+                "actual_fee": {"amount": hex(record["fee"]), "unit": "FRI"},
+                "execution_status": record["outcome"].upper(),
+                "finality_status": "ACCEPTED_ON_L2",
+                "block_hash": hex(self.block_hash(record["block"])),
+                "block_number": record["block"],
+                "messages_sent": [],
+                "events": record["events"],
+                "execution_resources": dict(record["gas"]),
+            }
+            if record["revert_reason"]:
+                receipt["revert_reason"] = record["revert_reason"]
+            return receipt
+
     def route(self, method, path, headers, raw):
         request = json.loads(raw)
         rpc_id, name, params = request.get("id"), request["method"], request.get("params") or {}
@@ -207,6 +570,19 @@ class FakeStarknetNode(FakeServer):
         if name in self.rpc_errors:
             code, message = self.rpc_errors[name]
             return 200, {"jsonrpc": "2.0", "id": rpc_id, "error": {"code": code, "message": message}}
+        handlers = {
+            "starknet_getClassAt": self._get_class_at,
+            "starknet_getNonce": self._get_nonce,
+            "starknet_estimateFee": self._estimate_fee,
+            "starknet_addInvokeTransaction": self._add_invoke,
+            "starknet_getTransactionStatus": self._transaction_status,
+            "starknet_getTransactionReceipt": self._transaction_receipt,
+        }
+        if name in handlers:
+            try:
+                return result(handlers[name](params))
+            except RpcError as error:
+                return 200, {"jsonrpc": "2.0", "id": rpc_id, "error": error.body()}
         if name == "starknet_specVersion":
             return result("0.10.2")
         if name == "starknet_getBlockWithTxHashes":
