@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from obsqra.admin import ReadOnlyAdmin
 
-from .models import AllocationDecision, ChainEvent, IndexerCursor, Policy
+from .models import AllocationDecision, ChainEvent, Execution, IndexerCursor, Policy
 
 
 @admin.register(Policy)
@@ -34,3 +34,11 @@ class ChainEventAdmin(ReadOnlyAdmin):
 @admin.register(IndexerCursor)
 class IndexerCursorAdmin(ReadOnlyAdmin):
     list_display = ["contract_address", "last_block", "reorgs", "node", "updated_at"]
+
+
+@admin.register(Execution)
+class ExecutionAdmin(ReadOnlyAdmin):
+    list_display = ["tx_hash", "decision", "status", "nonce", "block_number", "created_at", "finished_at"]
+    list_filter = ["status"]
+    search_fields = ["tx_hash", "=decision__id"]
+    list_select_related = ["decision"]

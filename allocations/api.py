@@ -2,14 +2,16 @@ from datetime import datetime
 from uuid import UUID
 
 from django.urls import reverse
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from ninja.pagination import PageNumberPagination, paginate
 from pydantic import ConfigDict, Field, model_validator
 
+from proofs.page_settings import explorer_tx_url
 from proofs.services import decision_orchestrate
+from registry.auth import staff_only
 
-from . import risk, selectors, services
-from .models import AllocationDecision
+from . import execution, risk, selectors, services
+from .models import AllocationDecision, Execution
 
 router = Router(tags=["risk engine"])
 
@@ -98,6 +100,8 @@ class DecisionOut(Schema):
     proof_hash: str | None
     tx_hash: str
     block_number: int | None
+    revert_reason: str
+    revert_cause: str = Field(description="the revert reason in plain words, when it is a known one")
 
     @staticmethod
     def resolve_proof_job_id(obj: AllocationDecision) -> str | None:
@@ -169,3 +173,44 @@ def decisions(request):
 @router.get("/decision/{decision_id}", response=DecisionOut)
 def decision_detail(request, decision_id: int):
     return selectors.decision_get(decision_id)
+
+
+class ExecuteIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    decision_id: int = Field(ge=1, description="a stored decision that passed its policy and whose proof is verified")
+
+
+class ExecutionOut(Schema):
+    id: int
+    decision_id: int
+    status: Execution.Status
+    decision_status: AllocationDecision.Status = Field(alias="decision.status")
+    tx_hash: str
+    explorer_url: str
+    sender: str
+    nonce: int
+    calldata: list[str] = Field(description="propose_and_execute_allocation's 24 felts")
+    block_number: int | None
+    fee: str = Field(description="actual fee in FRI, once there is a receipt")
+    revert_reason: str
+    revert_cause: str
+    error: str = Field(description="why it never landed, or the last trouble reaching a node")
+    created_at: datetime
+    finished_at: datetime | None
+
+    @staticmethod
+    def resolve_explorer_url(obj: Execution) -> str:
+        return explorer_tx_url(obj.tx_hash)
+
+
+@router.post("/execute-allocation", response={202: ExecutionOut}, auth=staff_only)
+def execute_allocation(request, payload: ExecuteIn):
+    """Sends the decision's propose_and_execute_allocation transaction; its receipt is followed in the
+    background (GET /decision/{id}/executions). Staff only: the operator account pays for it."""
+    return Status(202, execution.execution_start(decision_id=payload.decision_id))
+
+
+@router.get("/decision/{decision_id}/executions", response=list[ExecutionOut])
+def decision_executions(request, decision_id: int):
+    return selectors.execution_list(decision_id)

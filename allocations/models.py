@@ -1,7 +1,7 @@
 from django.db import models
 from django.db.models import Q
 
-from . import risk
+from . import risk, risk_engine
 
 
 class Policy(models.Model):
@@ -86,6 +86,7 @@ class AllocationDecision(models.Model):
     class Status(models.TextChoices):
         APPROVED = "approved", "Approved"
         REJECTED = "rejected", "Rejected by policy"
+        EXECUTING = "executing", "Executing"
         EXECUTED = "executed", "Executed"
         CONFIRMED = "confirmed", "Confirmed on chain"
         REVERTED = "reverted", "Reverted"
@@ -106,6 +107,7 @@ class AllocationDecision(models.Model):
     proof_job = models.OneToOneField(
         "proofs.ProofJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="decision"
     )
+    # The transaction that executed (or reverted) the decision; every attempt is an Execution.
     tx_hash = models.CharField(max_length=66, blank=True, db_index=True)
     block_number = models.PositiveBigIntegerField(null=True, blank=True)
     revert_reason = models.TextField(blank=True)
@@ -135,6 +137,51 @@ class AllocationDecision(models.Model):
     @property
     def violated_rules(self) -> list[str]:
         return risk.violated_rules(self.violations)
+
+    @property
+    def revert_cause(self) -> str:
+        return risk_engine.revert_cause(self.revert_reason)
+
+
+class Execution(models.Model):
+    """One signed propose_and_execute_allocation transaction for a decision, stored before it is sent."""
+
+    class Status(models.TextChoices):
+        SENT = "sent", "Sent, awaiting its receipt"
+        SUCCEEDED = "succeeded", "Succeeded"
+        REVERTED = "reverted", "Reverted"
+        DROPPED = "dropped", "Never landed"
+
+    decision = models.ForeignKey(AllocationDecision, on_delete=models.PROTECT, related_name="executions")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.SENT, db_index=True)
+    tx_hash = models.CharField(max_length=66, unique=True)
+    sender = models.CharField(max_length=66, help_text="the operator account")
+    nonce = models.PositiveBigIntegerField()
+    calldata = models.JSONField(help_text="propose_and_execute_allocation's calldata, hex felts")
+    transaction = models.JSONField(help_text="the signed transaction, wire format; resent as is")
+    sends = models.PositiveSmallIntegerField(default=0, help_text="times the node was handed the transaction")
+    block_number = models.PositiveBigIntegerField(null=True, blank=True)
+    block_hash = models.CharField(max_length=66, blank=True)
+    fee = models.CharField(max_length=80, blank=True, help_text="actual fee, FRI")
+    revert_reason = models.TextField(blank=True)
+    error = models.TextField(blank=True, help_text="why it never landed, or the last trouble reaching a node")
+    node = models.CharField(max_length=200, blank=True, help_text="the node that answered last")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # One transaction in flight per decision: a second one could execute it twice.
+            models.UniqueConstraint(fields=["decision"], condition=Q(status="sent"), name="one_execution_in_flight"),
+        ]
+
+    def __str__(self) -> str:
+        return f"execution {self.tx_hash} ({self.status})"
+
+    @property
+    def revert_cause(self) -> str:
+        return risk_engine.revert_cause(self.revert_reason)
 
 
 class ChainEvent(models.Model):

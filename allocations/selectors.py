@@ -6,7 +6,7 @@ from obsqra.errors import NotFound
 from proofs.selectors import BLOB_FIELDS
 
 from . import risk
-from .models import AllocationDecision, ChainEvent, Policy
+from .models import AllocationDecision, ChainEvent, Execution, Policy
 
 
 def policy_get(name: str | None) -> Policy:
@@ -45,6 +45,14 @@ def decision_get(decision_id: int) -> AllocationDecision:
         return decision_list().get(pk=decision_id)
     except AllocationDecision.DoesNotExist:
         raise NotFound(f"unknown decision {decision_id}") from None
+
+
+def execution_list(decision_id: int) -> list[Execution]:
+    """Every transaction sent for a decision, newest first."""
+    executions = list(Execution.objects.filter(decision_id=decision_id).select_related("decision"))
+    if not executions and not AllocationDecision.objects.filter(pk=decision_id).exists():
+        raise NotFound(f"unknown decision {decision_id}")
+    return executions
 
 
 def decision_latest_stamp() -> str:

@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from starknet_py.hash.selector import get_selector_from_name
 
@@ -14,7 +15,7 @@ from registry.selectors import model_version_get
 from obsqra.errors import DomainError
 
 from . import chain, indexer, metrics_reader, risk
-from .models import AllocationDecision, ChainEvent, IndexerCursor, MetricsSnapshot, Policy, Protocol
+from .models import AllocationDecision, ChainEvent, Execution, IndexerCursor, MetricsSnapshot, Policy, Protocol
 from .selectors import policy_get
 
 logger = logging.getLogger(__name__)
@@ -164,6 +165,7 @@ def _chain_window_store(*, address: str, window: indexer.Window, node: str) -> I
     cursor = IndexerCursor.objects.select_for_update().filter(contract_address=address).first()
     if window.orphaned_from is not None:
         orphaned = ChainEvent.objects.filter(contract_address=address, block_number__gte=window.orphaned_from)
+        _decisions_unconfirm(orphaned)
         deleted, _ = orphaned.delete()
         logger.warning("reorg on %s from block %s: %s stored events dropped", address, window.orphaned_from, deleted)
     names = _event_names()
@@ -199,13 +201,32 @@ def _chain_window_store(*, address: str, window: indexer.Window, node: str) -> I
 
 
 def _decisions_confirm(executed: list[ChainEvent]) -> None:
-    """executed -> confirmed, with the event's block; a re-indexed confirmation only moves the block."""
+    """The decision of each transaction is confirmed, with the event's block; a re-indexed
+    confirmation only moves the block. An attempt given up on that landed after all counts too;
+    a decision whose receipt said reverted stays reverted."""
     for event in executed:
+        Execution.objects.filter(tx_hash=event.tx_hash).exclude(status=Execution.Status.SUCCEEDED).update(
+            status=Execution.Status.SUCCEEDED, block_number=event.block_number, block_hash=event.block_hash,
+            error="", finished_at=timezone.now(),
+        )  # fmt: skip
         tx = int(event.tx_hash, 16)
         AllocationDecision.objects.filter(
-            tx_hash__in=[risk.felt_hex(tx), hex(tx)],
-            status__in=[AllocationDecision.Status.EXECUTED, AllocationDecision.Status.CONFIRMED],
-        ).update(status=AllocationDecision.Status.CONFIRMED, block_number=event.block_number, updated_at=timezone.now())
+            Q(tx_hash__in=[risk.felt_hex(tx), hex(tx)]) | Q(executions__tx_hash=event.tx_hash)
+        ).exclude(status__in=[AllocationDecision.Status.REVERTED, AllocationDecision.Status.REJECTED]).update(
+            status=AllocationDecision.Status.CONFIRMED,
+            tx_hash=event.tx_hash,
+            block_number=event.block_number,
+            revert_reason="",
+            updated_at=timezone.now(),
+        )
+
+
+def _decisions_unconfirm(orphaned: QuerySet[ChainEvent]) -> None:
+    """A confirmation whose block a reorg replaced is undone; the event, if re-included, confirms again."""
+    tx_hashes = list(orphaned.filter(name=ALLOCATION_EXECUTED).values_list("tx_hash", flat=True))
+    AllocationDecision.objects.filter(tx_hash__in=tx_hashes, status=AllocationDecision.Status.CONFIRMED).update(
+        status=AllocationDecision.Status.EXECUTED, updated_at=timezone.now()
+    )
 
 
 LIVE_METRICS_CACHE_KEY = "allocations.live_metrics"

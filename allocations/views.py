@@ -58,5 +58,9 @@ def _charts_html(request) -> str:
 @require_GET
 def decision_detail(request, decision_id: int):
     decision = get_object_or_404(selectors.decision_list(), pk=decision_id)
-    context = {"decision": decision, "policy_checks": selectors.decision_policy_checks(decision)}
+    context = {
+        "decision": decision,
+        "policy_checks": selectors.decision_policy_checks(decision),
+        "executions": decision.executions.all(),
+    }
     return render(request, "allocations/decision_detail.html", context)

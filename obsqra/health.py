@@ -4,6 +4,8 @@ from django.db.utils import Error as DatabaseError
 from django.http import JsonResponse
 from django_q.status import Stat
 
+from allocations.execution import execution_enabled
+
 
 def health(request):
     """Liveness of the parts a decision needs; 503 when the database is unreachable."""
@@ -19,5 +21,6 @@ def health(request):
         "database": database,
         "task_queue": {"ok": bool(clusters), "clusters": [{"id": str(s.cluster_id), "status": s.status} for s in clusters]},
         "starknet_rpc": {"configured": bool(settings.STARKNET_RPC_URLS)},
+        "execution": {"enabled": execution_enabled()},
     }
     return JsonResponse(body, status=200 if database["ok"] else 503)

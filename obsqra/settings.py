@@ -181,3 +181,14 @@ METRICS_SAMPLE_BLOCKS = env.int("METRICS_SAMPLE_BLOCKS", default=600)  # blocks 
 # token1 depth (base units) from which a pool is tier 0, 1, 2 (below the last: tier 3); descending.
 METRICS_LIQUIDITY_TIERS = env.list("METRICS_LIQUIDITY_TIERS", cast=int, default=[10**12, 10**11, 10**10])
 METRICS_CACHE_SECONDS = env.int("METRICS_CACHE_SECONDS", default=60)
+
+# ---------------------------------------------------------------------------------------------
+# Executing decisions on the RiskEngine (allocations.execution): off unless an account is set.
+# The private key is read from the environment (STARKNET_ACCOUNT_PRIVATE_KEY) when a transaction is
+# signed and is deliberately not a setting: settings get printed (diffsettings, error pages).
+# ---------------------------------------------------------------------------------------------
+STARKNET_ACCOUNT_ADDRESS = env.str("STARKNET_ACCOUNT_ADDRESS", default="")
+EXECUTION_POLL_SECONDS = env.float("EXECUTION_POLL_SECONDS", default=3.0)  # between two receipt checks
+EXECUTION_FOLLOW_SECONDS = env.float("EXECUTION_FOLLOW_SECONDS", default=60.0)  # a worker waits this long, then the schedule
+EXECUTION_TIMEOUT = env.float("EXECUTION_TIMEOUT", default=1800.0)  # a transaction no node knows by then never landed
+EXECUTION_FOLLOW_MINUTES = env.int("EXECUTION_FOLLOW_MINUTES", default=1)
