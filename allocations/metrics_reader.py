@@ -11,8 +11,10 @@ from those series, oldest sample first, with integer arithmetic only:
 - utilization (bps) = min(10000, sum |s[i] - s[i-1]| * 10000 // s[-1]): token1 swapped between the
   samples (for constant-product and in-range concentrated liquidity, token1 moved = L * |d sqrt P|)
   over the current token1 depth. Swaps that cancel out between two samples are not seen: a lower bound.
-- volatility (bps) = min(10000, (max(s)**2 - min(s)**2) * 10000 // min(s)**2): the high-low range of
-  the price over the window, relative to its low.
+- volatility (bps) = min(10000, round(sqrt(mean(r_i**2) * year / step) * 10000)) with the price's log
+  returns r_i = ln(p[i] / p[i-1]) = 2 ln(s[i] / s[i-1]) and step = the window's seconds (block
+  timestamps) / the number of returns: the realised volatility of the samples, annualised (the
+  model's definition). This one metric is computed in floating point; the snapshot stores the integer.
 - liquidity tier = the first i with depth >= thresholds[i] (thresholds descending), else 3.
 - audit_score = a configured number per protocol (audits are not on chain).
 - age_days = (head block timestamp - timestamp of the configured deployment block) // 86400.
@@ -32,6 +34,7 @@ from . import risk
 
 Q128 = 2**128
 SECONDS_PER_DAY = 86_400
+SECONDS_PER_YEAR = 365 * SECONDS_PER_DAY
 MAX_AGE_DAYS = 36_500
 GET_RESERVES = get_selector_from_name("get_reserves")
 GET_POOL_PRICE = get_selector_from_name("get_pool_price")
@@ -104,9 +107,15 @@ def utilization_bps(sqrt_ratios: Sequence[int]) -> int:
     return min(risk.BPS, moved * risk.BPS // sqrt_ratios[-1])
 
 
-def volatility_bps(sqrt_ratios: Sequence[int]) -> int:
-    low, high = min(sqrt_ratios) ** 2, max(sqrt_ratios) ** 2
-    return min(risk.BPS, (high - low) * risk.BPS // low)
+def volatility_bps(sqrt_ratios: Sequence[int], window_seconds: int) -> int:
+    """Annualised realised volatility of the sampled prices (zero-mean returns, the usual estimator
+    for short horizons); 0 without a return or a time span."""
+    returns = [2 * math.log(b / a) for a, b in zip(sqrt_ratios, sqrt_ratios[1:])]
+    if not returns or window_seconds <= 0:
+        return 0
+    step_seconds = window_seconds / len(returns)
+    variance = sum(r * r for r in returns) / len(returns)
+    return min(risk.BPS, round(math.sqrt(variance * SECONDS_PER_YEAR / step_seconds) * risk.BPS))
 
 
 def liquidity_tier(depth: int, thresholds: Sequence[int]) -> int:
@@ -149,13 +158,14 @@ async def read_pools(
     head = await client.get_block_number()
     now = await _timestamp(client, head)
     blocks = sample_blocks(head, samples=samples, spacing=spacing)
+    window_seconds = now - await _timestamp(client, blocks[0])
     pools = {}
     for protocol, source in sources.items():
         series = [await _sample(client, source, block) for block in blocks]
         sqrt_ratios = [sample.sqrt_ratio for sample in series]
         metrics = risk.ProtocolMetrics(
             utilization=utilization_bps(sqrt_ratios),
-            volatility=volatility_bps(sqrt_ratios),
+            volatility=volatility_bps(sqrt_ratios, window_seconds),
             liquidity=liquidity_tier(series[-1].depth, liquidity_thresholds),
             audit_score=source.audit_score,
             age_days=age_days(now, await _timestamp(client, source.deployment_block)),

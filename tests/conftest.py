@@ -147,7 +147,8 @@ def _value_at(history: dict[int, object], block: int):
 
 @pytest.fixture
 def live_pools(settings, starknet_node):
-    """Three samples 10 blocks apart: JediSwap's price goes 1 -> 1.5625 -> 1, Ekubo's 1 -> 1 -> 1.12890625.
+    """Three samples an hour (120 blocks) apart: JediSwap's price goes 1 -> 1.002 -> 1, Ekubo's
+    sqrt price 1 -> 1 -> 1.001.
 
     JediSwap holds 16e9 token1 and is 100 days old; Ekubo's active liquidity is 1e13 and 10 days old.
     """
@@ -156,8 +157,9 @@ def live_pools(settings, starknet_node):
     from allocations import metrics_reader
 
     head = starknet_node.block
-    jediswap = {0: (16 * 10**9, 16 * 10**9), head - 10: (16 * 10**9, 25 * 10**9), head: (16 * 10**9, 16 * 10**9)}
-    ekubo = {0: Q128, head: Q128 + Q128 // 16}
+    hour = 120
+    jediswap = {0: (16 * 10**9, 16 * 10**9), head - hour: (16 * 10**9, 16_032_000_000), head: (16 * 10**9, 16 * 10**9)}
+    ekubo = {0: Q128, head: Q128 + Q128 // 1000}
 
     def pair(selector, calldata, block):
         assert selector == metrics_reader.GET_RESERVES and calldata == []
@@ -181,7 +183,7 @@ def live_pools(settings, starknet_node):
     settings.EKUBO_POOL_KEY = [hex(felt) for felt in POOL_KEY]
     settings.EKUBO_DEPLOYMENT_BLOCK = head - 10 * BLOCKS_PER_DAY
     settings.METRICS_PRICE_SAMPLES = 3
-    settings.METRICS_SAMPLE_BLOCKS = 10
+    settings.METRICS_SAMPLE_BLOCKS = hour
     settings.METRICS_LIQUIDITY_TIERS = [10**12, 10**11, 10**10]
     cache.delete(services.LIVE_METRICS_CACHE_KEY)
     yield settings

@@ -1,5 +1,7 @@
 """Live metrics read from the JediSwap pair and the Ekubo pool (allocations.metrics_reader) on a fake node."""
 
+import math
+
 import pytest
 
 from allocations import metrics_reader, services
@@ -12,13 +14,15 @@ pytestmark = pytest.mark.django_db
 def test_the_five_metrics_of_each_pool(live_pools):
     live = services.live_metrics()
 
-    # sqrt prices 1, 1.25, 1: moved 0.5 of the current 1; price range 1.5625 / 1; 16e9 token1 -> tier 2.
+    # sqrt prices 1, 1.0009995, 1: moved 0.001999 of the current 1 -> 19 bps; hourly log returns
+    # +-ln(1.002) -> 0.001998 * sqrt(8760) -> 1870 bps a year; 16e9 token1 -> tier 2.
     assert live.jediswap.model_dump() == {
-        "utilization": 5000, "volatility": 5625, "liquidity": 2, "audit_score": 98, "age_days": 100,
+        "utilization": 19, "volatility": 1870, "liquidity": 2, "audit_score": 98, "age_days": 100,
     }  # fmt: skip
-    # sqrt prices 1, 1, 1.0625: 0.0625 / 1.0625 -> 588; 1.12890625 - 1 -> 1289; 1.0625e13 token1 -> tier 0.
+    # sqrt prices 1, 1, 1.001: 0.001 / 1.001 -> 9 bps; returns 0 and 2 ln(1.001) -> sqrt(mean square)
+    # 0.0014135 * sqrt(8760) -> 1323 bps; 1.001e13 token1 -> tier 0.
     assert live.ekubo.model_dump() == {
-        "utilization": 588, "volatility": 1289, "liquidity": 0, "audit_score": 95, "age_days": 10,
+        "utilization": 9, "volatility": 1323, "liquidity": 0, "audit_score": 95, "age_days": 10,
     }  # fmt: skip
 
 
@@ -46,7 +50,7 @@ def test_a_reading_is_reused_within_the_cache_time(live_pools, starknet_node):
 def test_a_network_failure_fails_over_to_the_next_node(live_pools, starknet_node):
     live_pools.STARKNET_RPC_URLS = [dead_url(), starknet_node.url]
 
-    assert services.live_metrics().jediswap.utilization == 5000
+    assert services.live_metrics().jediswap.utilization == 19
 
 
 def test_no_node_answering_is_a_503_domain_error(live_pools):
@@ -91,7 +95,18 @@ def test_liquidity_tier_bounds(depth, tier):
 def test_metrics_stay_in_range_for_wild_prices():
     series = [Q128, 50 * Q128, Q128 // 50]
     assert metrics_reader.utilization_bps(series) == 10_000
-    assert metrics_reader.volatility_bps(series) == 10_000
+    assert metrics_reader.volatility_bps(series, 3600) == 10_000
+
+
+def test_volatility_is_annualised_from_the_sampling_interval():
+    up = math.isqrt(101 * Q128**2 // 100)  # sqrt of a 1 % higher price
+    daily = [Q128, up, Q128]  # +1 %, -1 % over two days
+    assert metrics_reader.volatility_bps(daily, 2 * 86_400) == round(math.log(1.01) * math.sqrt(365) * 10_000)
+    # The same moves an hour apart are sqrt(24) times as volatile a year.
+    hourly = metrics_reader.volatility_bps(daily, 2 * 3_600)
+    assert hourly == round(math.log(1.01) * math.sqrt(365 * 24) * 10_000)
+    assert metrics_reader.volatility_bps([Q128] * 5, 86_400) == 0
+    assert metrics_reader.volatility_bps([Q128], 86_400) == 0
 
 
 def test_sample_blocks_never_go_below_genesis():

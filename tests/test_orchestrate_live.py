@@ -14,7 +14,7 @@ def test_without_metrics_the_decision_uses_live_chain_snapshots(api, live_pools,
     assert answer.status_code == 200
     decision = AllocationDecision.objects.get(pk=answer.json()["decision_id"])
     assert decision.jediswap_snapshot.source == MetricsSnapshot.Source.CHAIN
-    assert (decision.jediswap_snapshot.utilization, decision.ekubo_snapshot.utilization) == (5000, 588)
+    assert (decision.jediswap_snapshot.utilization, decision.ekubo_snapshot.utilization) == (19, 9)
     assert decision.ekubo_snapshot.block_number == starknet_node.block
 
 
