@@ -9,6 +9,8 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from starknet_py.hash.selector import get_selector_from_name
 
+from proofs.models import ProofJob
+from proofs.schedules import poll_schedule_rearm
 from registry.models import ModelVersion
 from registry.selectors import model_version_get
 
@@ -112,7 +114,9 @@ def decision_create(
     )
 
 
-ALLOCATION_EXECUTED = "AllocationExecuted"
+ALLOCATION_EXECUTED = "AllocationExecuted"  # the RiskEngine's
+MODEL_REGISTERED = "ModelRegistered"  # the upstream ModelRegistry's: keys version, model hash
+FACT_REGISTERED = "FactRegistered"  # Integrity's FactRegistry: keys fact hash, verifier, bits, config, verification
 
 
 def indexed_contracts() -> list[int]:
@@ -122,7 +126,7 @@ def indexed_contracts() -> list[int]:
 
 
 def _event_names() -> dict[str, str]:
-    names = {ALLOCATION_EXECUTED, *settings.INDEXER_EVENT_NAMES}  # confirmations need the first one
+    names = {ALLOCATION_EXECUTED, MODEL_REGISTERED, FACT_REGISTERED, *settings.INDEXER_EVENT_NAMES}
     return {risk.felt_hex(get_selector_from_name(name)): name for name in names}
 
 
@@ -186,6 +190,7 @@ def _chain_window_store(*, address: str, window: indexer.Window, node: str) -> I
     ]
     ChainEvent.objects.bulk_create(events, ignore_conflicts=True)
     _decisions_confirm([e for e in events if e.name == ALLOCATION_EXECUTED])
+    _verifications_hasten([e for e in events if e.name == FACT_REGISTERED])
     if window.to_block is None:
         if cursor:
             cursor.node = node
@@ -219,6 +224,15 @@ def _decisions_confirm(executed: list[ChainEvent]) -> None:
             revert_reason="",
             updated_at=timezone.now(),
         )
+
+
+def _verifications_hasten(registered: list[ChainEvent]) -> None:
+    """A fact of ours registered on chain: its job is checked at the next poll instead of after its
+    backoff. Only a hint: verified still needs the registry's view call and its security check."""
+    facts = [event.keys[1] for event in registered if len(event.keys) > 1]
+    waiting = [ProofJob.Status.SUBMITTED, ProofJob.Status.VERIFYING]
+    if facts and ProofJob.objects.filter(fact_hash__in=facts, status__in=waiting).update(next_poll_at=timezone.now()):
+        poll_schedule_rearm()
 
 
 def _decisions_unconfirm(orphaned: QuerySet[ChainEvent]) -> None:

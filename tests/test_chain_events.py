@@ -235,3 +235,27 @@ def test_a_node_behind_the_cursor_is_not_taken_for_a_reorg(indexing, starknet_no
         lagging.stop()
 
     assert ChainEvent.objects.count() == 2 and IndexerCursor.objects.get().reorgs == 0
+
+
+def test_a_registered_fact_of_a_waiting_job_is_checked_at_the_next_poll(indexing, starknet_node, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from proofs.models import ProofJob
+
+    settings.INDEXED_CONTRACTS = [hex(starknet_node.registry)]
+    later = timezone.now() + timedelta(hours=1)
+    ours, other = 0xFAC7, 0xFAC8
+    waiting = ProofJob.objects.create(status="submitted", fact_hash=risk.felt_hex(ours), next_poll_at=later)
+    unrelated = ProofJob.objects.create(status="submitted", fact_hash=risk.felt_hex(other), next_poll_at=later)
+    registered = get_selector_from_name("FactRegistered")
+    starknet_node.emit(starknet_node.registry, [registered, ours, 0x1E5, 96, 0xC0F, 0x7E1])
+
+    tasks.index_chain_events()
+
+    assert ChainEvent.objects.get(name="FactRegistered").keys[1] == risk.felt_hex(ours)
+    waiting.refresh_from_db()
+    unrelated.refresh_from_db()
+    assert waiting.next_poll_at <= timezone.now() and waiting.status == "submitted"  # a hint, not a verification
+    assert unrelated.next_poll_at == later
