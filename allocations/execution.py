@@ -145,16 +145,15 @@ def execution_start(*, decision_id: int) -> Execution:
         )
         AllocationDecision.objects.filter(pk=decision.pk).update(revert_reason="", updated_at=timezone.now())
     logger.info("decision %s: sending %s with nonce %s", decision.pk, execution.tx_hash, execution.nonce)
-    try:
-        _send(execution)
-    except risk_engine.Refused as exc:
-        raise NotExecutable(f"the node refused the transaction: {exc}") from None
+    if refusal := _send(execution):
+        raise NotExecutable(f"the node refused the transaction: {refusal}")
     async_task("allocations.tasks.follow_execution", execution.pk)
     return execution
 
 
-def _send(execution: Execution) -> None:
-    """Hands the stored signed transaction to a node; a refusal means it never lands (and is raised)."""
+def _send(execution: Execution) -> str:
+    """Hands the stored signed transaction to a node. A refusal means it never lands: the attempt is
+    dropped and the node's reason returned ('' otherwise)."""
     try:
         _, node = _on_chain(
             lambda client: risk_engine.send_execution(client, execution.transaction, int(execution.tx_hash, 16))
@@ -162,11 +161,12 @@ def _send(execution: Execution) -> None:
     except chain.ChainUnavailable as exc:
         # Maybe sent, maybe not: the follower asks by hash and resends.
         Execution.objects.filter(pk=execution.pk).update(error=f"sending: no node answered: {exc}")
-        return
+        return ""
     except risk_engine.Refused as exc:
         _drop(execution, f"refused by the node: {exc}")
-        raise
+        return str(exc)
     Execution.objects.filter(pk=execution.pk).update(sends=F("sends") + 1, node=node, error="")
+    return ""
 
 
 def _drop(execution: Execution, reason: str) -> None:

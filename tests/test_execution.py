@@ -321,6 +321,18 @@ def test_a_node_refusal_at_send_drops_the_attempt_and_frees_the_decision(node, v
     assert decision.status == AllocationDecision.Status.APPROVED
 
 
+def test_a_refused_resend_drops_the_attempt_without_stopping_the_round(node, verified_decision, staff):
+    node.drop_next = 1
+    decision = verified_decision()
+    staff({"decision_id": decision.pk})
+    node.rpc_errors["starknet_addInvokeTransaction"] = (55, "Account validation failed")
+
+    assert tasks.follow_executions() == {"followed": 1, "still_open": 0, "released": 0}
+    dropped = Execution.objects.get()
+    assert dropped.status == Execution.Status.DROPPED and "Account validation failed" in dropped.error
+    assert AllocationDecision.objects.get(pk=decision.pk).status == AllocationDecision.Status.APPROVED
+
+
 def test_a_lost_transaction_whose_nonce_another_used_never_lands_and_the_decision_goes_again(
     node, verified_decision, staff
 ):
