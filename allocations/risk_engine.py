@@ -270,5 +270,5 @@ def revert_cause(reason: str) -> str:
     felt = int(found[-1], 16)
     if felt in RISK_ENGINE_FAILURES:
         return RISK_ENGINE_FAILURES[felt]
-    text = felt.to_bytes((felt.bit_length() + 7) // 8 or 1, "big")
-    return text.decode() if text.isascii() and text.decode().isprintable() else ""
+    text = decode_shortstring(felt)
+    return text if text.isascii() and text.isprintable() else ""
