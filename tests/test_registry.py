@@ -1,4 +1,5 @@
 import pytest
+from django.test import Client
 from django.db import IntegrityError, transaction
 
 from allocations import risk
@@ -61,6 +62,15 @@ def test_current_and_history_and_version_endpoints(api):
 def test_register_without_credentials_is_401(api):
     assert api.post("/model-registry/register", register_body()).status_code == 401
     assert api.post("/model-registry/register", register_body(), Authorization="Bearer nope").status_code == 401
+
+
+@pytest.mark.parametrize("path", ["/api/v1/model-registry/register", "/api/v1/risk-engine/execute-allocation"])
+def test_staff_endpoints_answer_401_without_credentials_even_with_csrf_checks_on(path, staff_user):
+    browser = Client(enforce_csrf_checks=True)  # as a real client: no cookie, no CSRF token
+    assert browser.post(path, {}, content_type="application/json").status_code == 401
+    browser.force_login(staff_user)  # a session cookie without its CSRF token is still refused
+    response = browser.post(path, {}, content_type="application/json")
+    assert response.status_code == 403 and "CSRF" in response.content.decode()
 
 
 def test_register_by_a_non_staff_session_is_403(api, client, plain_user):
