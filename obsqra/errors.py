@@ -22,3 +22,9 @@ class InvalidInput(DomainError):
 
 class Conflict(DomainError):
     status_code = 409
+
+
+class Gone(DomainError):
+    """The thing existed but is withdrawn for good (a proof that proves nothing)."""
+
+    status_code = 410

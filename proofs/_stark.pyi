@@ -1,7 +1,9 @@
 """Type stub for the Rust extension ``proofs._stark`` (crate ``proofs/stark``).
 
-STARK proofs (winterfell 0.13.1, Goldilocks + quadratic extension, Blake3-256) that the
-parameterised risk model turned the public inputs into the public outputs.
+STARK proofs (winterfell 0.13.1, Goldilocks + cubic extension, Blake3-256, one fixed option set with
+128 bits of proven security) that the parameterised risk model turned the public inputs into the
+public outputs. The verifier also binds the FRI remainder to its commitment and checks that the
+model hash is Poseidon of the parameters.
 
 Inputs to ``prove`` / ``evaluate`` (36 ints): ``[model_hash, *params(19), *jediswap(5),
 *ekubo(5), apy_jediswap, apy_ekubo, *policy(4)]``; ``model_hash`` is a Starknet felt (< 2**252).
@@ -18,13 +20,17 @@ __all__ = [
     "prove",
     "verify",
     "evaluate",
-    "security_bits",
+    "security",
+    "encode_proof_file",
+    "verify_proof_file",
     "VerificationError",
     "PUBLIC_INPUT_LEN",
     "PUBLIC_INPUT_NAMES",
-    "SECURITY_BITS",
-    "MIN_SECURITY_BITS",
+    "SECURITY",
     "PROVER_NAME",
+    "BROKEN_PROVER_NAMES",
+    "PROOF_FILE_FORMAT_VERSION",
+    "PROOF_FILE_MEDIA_TYPE",
     "__version__",
     "PROOF_OPTIONS",
 ]
@@ -33,10 +39,25 @@ __version__: Final[str]
 PROVER_NAME: Final[str]
 PUBLIC_INPUT_LEN: Final[int]
 PUBLIC_INPUT_NAMES: Final[tuple[str, ...]]
-SECURITY_BITS: Final[int]
-"""Conjectured security (bits) of proofs made by ``prove``."""
-MIN_SECURITY_BITS: Final[int]
-"""``verify`` refuses proofs below this conjectured security."""
+BROKEN_PROVER_NAMES: Final[tuple[str, ...]]
+"""Provers whose verifier accepted forged proofs; their files are refused."""
+PROOF_FILE_FORMAT_VERSION: Final[int]
+PROOF_FILE_MEDIA_TYPE: Final[str]
+
+class _Security(TypedDict):
+    conjectured_bits: int
+    proven_bits: int
+
+SECURITY: Final[_Security]
+"""Security of every proof made by ``prove`` (the only option set ``verify`` accepts)."""
+
+class _VerifiedFile(TypedDict):
+    prover: str
+    security: _Security
+    statement: str
+    """The statement as canonical JSON text."""
+    public_inputs: list[int]
+    proof_hash: str
 
 class _ProofOptions(TypedDict):
     num_queries: int
@@ -54,9 +75,10 @@ PROOF_OPTIONS: Final[_ProofOptions]
 class VerificationError(ValueError):
     """The verifier rejected a proof or its public inputs.
 
-    The message starts with the reason: ``public input N (name) out of range: ...``,
-    ``expected 44 public inputs, got N``, ``proof deserialization failed: ...``,
-    ``insufficient security: ...`` or ``verification failed: ...``.
+    The message is a plain reason, e.g. ``the statement is out of bounds: ...``, ``the model hash
+    does not name these parameters: ...``, ``the proof is corrupted: ...``, ``the proof was made
+    with options this verifier does not accept: ...``, ``the proof is forged: ...``, ``the proof
+    does not match the claimed statement: ...`` or a proof-file reason.
     """
 
 def prove(inputs: Sequence[int]) -> tuple[bytes, list[int]]:
@@ -88,9 +110,20 @@ def evaluate(inputs: Sequence[int]) -> list[int]:
     Raises the same ``ValueError`` / ``TypeError`` as ``prove``.
     """
 
-def security_bits(proof: bytes) -> int:
-    """Conjectured security (bits) of the options ``proof`` was made with.
+def security(proof: bytes) -> _Security:
+    """Conjectured and proven security (bits) of the options ``proof`` was made with.
 
     Raises:
         VerificationError: the proof cannot be parsed.
+    """
+
+def encode_proof_file(public_inputs: Sequence[int], proof: bytes) -> bytes:
+    """The canonical proof file (JSON bytes) for a proof of the 44-value ``public_inputs``."""
+
+def verify_proof_file(data: bytes) -> _VerifiedFile:
+    """Check a whole proof file: canonical bytes, version, prover, claimed security, the
+    statement's bounds and model hash, and the STARK proof. Releases the GIL.
+
+    Raises:
+        VerificationError: with the reason the file is refused.
     """

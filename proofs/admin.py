@@ -40,8 +40,8 @@ class ProofJobAdmin(ReadOnlyAdmin):
     list_select_related = ["decision"]
     date_hierarchy = "created_at"
     fields = [
-        "id", "status", "decision_link", "error", "proof_hash", "proof_size", "prover", "security_bits",
-        "generation_time", "public_inputs", "fact_hash", "l2_fact_hash", "remote_job_id", "tx_hash",
+        "id", "status", "decision_link", "error", "proof_hash", "proof_size", "prover", "made_by_broken_verifier",
+        "conjectured_security_bits", "proven_security_bits", "generation_time", "public_inputs", "fact_hash", "l2_fact_hash", "remote_job_id", "tx_hash",
         "created_at", "submitted_at", "verified_at", "updated_at",
     ]  # fmt: skip
     readonly_fields = fields

@@ -37,7 +37,11 @@ class ProofJobOut(Schema):
     proof_hash: str
     proof_size: int | None
     prover: str
-    security_bits: int | None
+    made_by_broken_verifier: bool = Field(
+        description="made by a prover whose verifier accepted forged proofs: the proof proves nothing"
+    )
+    conjectured_security_bits: int | None
+    proven_security_bits: int | None
     generation_ms: float | None
     public_inputs: PublicInputs | None
     fact_hash: str
@@ -87,6 +91,9 @@ class VerifyOut(Schema):
     valid: bool
     reason: str | None = None
     proof_hash: str
+    prover: str | None = None
+    conjectured_security_bits: int | None = None
+    proven_security_bits: int | None = None
     statement: PublicInputs | None = None
     proof_job_id: UUID | None = Field(None, description="our job holding this exact file, if any")
 
@@ -118,11 +125,19 @@ def verify_upload(request, file: UploadedFile = File(...)):
         raise InvalidInput(f"a proof file is at most {MAX_PROOF_FILE_BYTES} bytes", field=("file",))
     data = file.read()
     try:
-        proof_file = check_proof_file(data)
+        verified = check_proof_file(data)
     except InvalidProof as exc:
         return VerifyOut(valid=False, reason=str(exc), proof_hash=file_hash(data))
-    known = ProofJob.objects.filter(proof_hash=proof_file.proof_hash).values_list("pk", flat=True).first()
-    return VerifyOut(valid=True, proof_hash=proof_file.proof_hash, statement=proof_file.statement, proof_job_id=known)
+    known = ProofJob.objects.filter(proof_hash=verified.proof_hash).values_list("pk", flat=True).first()
+    return VerifyOut(
+        valid=True,
+        proof_hash=verified.proof_hash,
+        prover=verified.prover,
+        conjectured_security_bits=verified.conjectured_bits,
+        proven_security_bits=verified.proven_bits,
+        statement=verified.statement,
+        proof_job_id=known,
+    )
 
 
 @router.get("/{job_id}", response=ProofJobOut)

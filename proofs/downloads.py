@@ -28,7 +28,7 @@ def proof_file_response(job: ProofJob) -> HttpResponse:
     """The proof file that `python -m proofs.verify` checks with no database."""
     if not job.proof:
         raise Conflict(f"proof job {job.pk} has no proof yet (status {job.status})")
-    content = services.proof_file_for(job).encode()
+    content = services.proof_file_for(job)
     return _attachment(content, content_type=MEDIA_TYPE, filename=f"{download_stem(job)}.proof.json")
 
 

@@ -33,7 +33,8 @@ class ProofJob(models.Model):
     proof_size = models.PositiveIntegerField(null=True, blank=True)
     generation_time = models.DurationField(null=True, blank=True)
     prover = models.CharField(max_length=100, blank=True)
-    security_bits = models.PositiveSmallIntegerField(null=True, blank=True)
+    conjectured_security_bits = models.PositiveSmallIntegerField(null=True, blank=True)
+    proven_security_bits = models.PositiveSmallIntegerField(null=True, blank=True)
     public_inputs = models.JSONField(null=True, blank=True)
     metrics = models.JSONField(null=True, blank=True)
     fact_hash = models.CharField(max_length=66, blank=True)
@@ -77,6 +78,13 @@ class ProofJob(models.Model):
     @property
     def is_final(self) -> bool:
         return self.status in self.FINAL
+
+    @property
+    def made_by_broken_verifier(self) -> bool:
+        """A proof of a prover whose verifier accepted forged proofs: it proves nothing and is made again."""
+        from .statement import BROKEN_PROVER_NAMES
+
+        return self.prover in BROKEN_PROVER_NAMES
 
 
 class ProofJobEvent(models.Model):

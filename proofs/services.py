@@ -10,9 +10,10 @@ from allocations.models import AllocationDecision, MetricsSnapshot
 from allocations.services import DecisionInputs, decision_create, decision_inputs_of
 from obsqra.errors import Conflict
 
-from . import _stark, statement, submission
+from obsqra.errors import Gone
+
+from . import _stark, proof_file, statement, submission
 from .models import ProofJob, ProofJobEvent
-from .proof_file import ProofFile
 from .statement import PublicInputs
 
 Status = ProofJob.Status
@@ -49,8 +50,14 @@ def statement_for(inputs: DecisionInputs) -> PublicInputs:
     )
 
 
-def proof_file_for(job: ProofJob) -> ProofFile:
-    return ProofFile(prover=job.prover, statement=PublicInputs.model_validate(job.public_inputs), proof=bytes(job.proof))
+def proof_file_for(job: ProofJob) -> bytes:
+    """The canonical proof file; a proof of a broken prover is not published again: it proves nothing."""
+    if job.made_by_broken_verifier:
+        raise Gone(
+            f"proof job {job.pk} was made by {job.prover}, whose verifier accepted forged proofs: it proves nothing. "
+            "Its decision is proved again under the current prover (manage.py prove_decisions)."
+        )
+    return proof_file.encode(PublicInputs.model_validate(job.public_inputs), bytes(job.proof))
 
 
 def _proof_job_create(public_inputs: PublicInputs) -> ProofJob:
@@ -73,16 +80,17 @@ def _prove(job: ProofJob) -> ProofJob:
     except ValueError as exc:
         return proof_job_transition(job, Status.FAILED, detail=f"proving failed: {exc}")
     elapsed = timedelta(seconds=time.perf_counter() - started)
-    proof_file = ProofFile(prover=statement.PROVER_NAME, statement=public_inputs, proof=proof)
+    security = _stark.security(proof)
     job = proof_job_transition(
         job,
         Status.GENERATED,
         proof=proof,
-        proof_hash=proof_file.proof_hash,
+        proof_hash=proof_file.file_hash(proof_file.encode(public_inputs, proof)),
         proof_size=len(proof),
         generation_time=elapsed,
         prover=statement.PROVER_NAME,
-        security_bits=_stark.security_bits(proof),
+        conjectured_security_bits=security["conjectured_bits"],
+        proven_security_bits=security["proven_bits"],
     )
     submission.after_generation(job)  # queues verification on Starknet when a prover service is set
     return job

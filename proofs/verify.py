@@ -1,6 +1,6 @@
 """Check a downloaded proof file with no database and no Django settings:
 
-    python -m proofs.verify decision-42.proof.json
+    python -m proofs.verify obsqra-decision-42-0123456789ab.proof.json
 """
 
 import argparse
@@ -9,31 +9,29 @@ from pathlib import Path
 
 from allocations.risk import POLICY_RULES
 
-from . import _stark
-from .proof_file import ProofFile, ProofFileError
-from .statement import VerificationError, verify
+from .proof_file import VerifiedProofFile, verify_file
+from .statement import VerificationError
 
 
 class InvalidProof(ValueError):
     """The file is unreadable or its proof does not prove its statement."""
 
 
-def check_proof_file(data: bytes) -> ProofFile:
+def check_proof_file(data: bytes) -> VerifiedProofFile:
     try:
-        proof_file = ProofFile.decode(data)
-        verify(proof_file.proof, proof_file.statement)
-    except (ProofFileError, VerificationError) as exc:
+        return verify_file(data)
+    except VerificationError as exc:
         raise InvalidProof(str(exc)) from None
-    return proof_file
 
 
-def summary(proof_file: ProofFile) -> str:
-    s = proof_file.statement
+def summary(verified: VerifiedProofFile) -> str:
+    s = verified.statement
     rules = ", ".join(s.violated_rules) or f"none (checked: {', '.join(POLICY_RULES)})"
     return "\n".join(
         [
-            f"VALID proof {proof_file.proof_hash}",
-            f"  prover         {proof_file.prover}, {_stark.security_bits(proof_file.proof)}-bit conjectured security",
+            f"VALID proof {verified.proof_hash}",
+            f"  prover         {verified.prover}",
+            f"  security       {verified.proven_bits} bits proven, {verified.conjectured_bits} bits conjectured",
             f"  model hash     {s.model_hash}",
             f"  risk scores    jediswap {s.jediswap_score}, ekubo {s.ekubo_score}",
             f"  allocation     jediswap {s.jediswap_pct} bps, ekubo {s.ekubo_pct} bps",
@@ -52,11 +50,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cannot read {args.file}: {exc.strerror}", file=sys.stderr)
         return 2
     try:
-        proof_file = check_proof_file(data)
+        verified = check_proof_file(data)
     except InvalidProof as exc:
         print(f"INVALID: {exc}", file=sys.stderr)
         return 1
-    print(summary(proof_file))
+    print(summary(verified))
     return 0
 
 

@@ -7,7 +7,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 from django_htmx.http import HttpResponseStopPolling
 
-from obsqra.errors import Conflict
+from obsqra.errors import DomainError
 from obsqra.paging import page_of
 
 from . import downloads, selectors
@@ -63,7 +63,7 @@ def _download(job_id, build, *, with_blob: str | None = None):
     job = get_object_or_404(selectors.proof_job_list(with_blob=with_blob), pk=job_id)
     try:
         return build(job)
-    except Conflict as exc:
+    except DomainError as exc:
         return HttpResponse(exc.message, status=exc.status_code, content_type="text/plain")
 
 

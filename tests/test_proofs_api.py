@@ -10,6 +10,7 @@ from django.utils import timezone
 from allocations.models import AllocationDecision
 from proofs.models import ProofJob
 from proofs.services import IllegalTransition, proof_job_transition, proof_jobs_sweep_stale
+from proofs.statement import BROKEN_PROVER_NAMES, PROVER_NAME
 from proofs.tasks import prove_job
 
 pytestmark = pytest.mark.django_db
@@ -20,7 +21,7 @@ def test_generate_proves_synchronously_and_stores_the_job(api, decision_body):
     assert (body["jediswap_score"], body["ekubo_score"], body["status"]) == (44, 34, "generated")
     job = ProofJob.objects.get(pk=body["proof_job_id"])
     assert job.proof_hash == body["proof_hash"] and job.proof_size == len(job.proof) > 0
-    assert job.security_bits >= 96 and job.generation_time > timedelta(0)
+    assert job.proven_security_bits == job.conjectured_security_bits == 128 and job.generation_time > timedelta(0)
     assert [e.to_status for e in job.events.all()] == ["generating", "generated"]
 
 
@@ -73,6 +74,10 @@ def test_proof_list_filters_by_status_and_counts_every_status(api, decision_body
     assert api.get("/proofs?status=lost").status_code == 422
 
 
+def canonical(document: dict) -> bytes:
+    return json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
+
+
 def download(api, job_id):
     return api.get(f"/proofs/{job_id}/download")
 
@@ -107,13 +112,51 @@ def test_uploaded_tampered_file_is_invalid_with_the_reason(api, client, decision
     document = json.loads(download(api, job_id).content)
     document["statement"]["jediswap_pct"] += 1
     document["statement"]["ekubo_pct"] -= 1
-    answer = upload(client, json.dumps(document).encode())
-    assert answer["valid"] is False and answer["reason"]
+    answer = upload(client, canonical(document))
+    assert answer["valid"] is False
+    assert answer["reason"].startswith("the proof does not match the claimed statement")
+    # the same change, re-formatted as most JSON tools would write it
+    assert "not in canonical form" in upload(client, json.dumps(document).encode())["reason"]
 
 
 def test_uploaded_garbage_is_invalid(client):
     answer = upload(client, b"not json at all")
-    assert answer["valid"] is False and answer["reason"].startswith("not a proof file")
+    assert answer["valid"] is False and answer["reason"].startswith("the file is not a proof file")
+
+
+def test_uploaded_v1_era_file_is_refused_as_proving_nothing(api, client, decision_body):
+    job_id = api.post("/proofs/generate", decision_body()).json()["proof_job_id"]
+    document = json.loads(download(api, job_id).content)
+    document |= {"version": 1, "prover": BROKEN_PROVER_NAMES[0]}
+    del document["security"]
+    answer = upload(client, canonical(document))
+    assert answer["valid"] is False and "whose verifier accepted forged proofs" in answer["reason"]
+
+
+def test_a_v1_proof_is_marked_and_no_longer_published(api, client, decision_body):
+    created = api.post("/risk-engine/orchestrate-allocation", decision_body()).json()
+    ProofJob.objects.filter(pk=created["proof_job_id"]).update(prover=BROKEN_PROVER_NAMES[0])
+    job = api.get(f"/proofs/{created['proof_job_id']}").json()
+    assert job["made_by_broken_verifier"] is True
+    response = download(api, created["proof_job_id"])
+    assert response.status_code == 410 and "accepted forged proofs" in response.json()["detail"]
+    page = client.get(f"/proofs/{created['proof_job_id']}/")
+    assert "This proof proves nothing" in page.content.decode()
+    assert client.get(f"/proofs/{created['proof_job_id']}/download/proof").status_code == 410
+    decision_page = client.get(f"/decisions/{created['decision_id']}/").content.decode()
+    assert "made by a broken verifier" in decision_page and "/download/proof" not in decision_page
+
+
+def test_prove_decisions_proves_v1_decisions_again():
+    call_command("load_demo", count=3, verbosity=0)
+    old, *current = AllocationDecision.objects.order_by("pk")
+    ProofJob.objects.filter(pk=old.proof_job_id).update(prover=BROKEN_PROVER_NAMES[0])
+    call_command("prove_decisions", no_wait=True)
+    old.refresh_from_db()
+    prove_job(str(old.proof_job_id))
+    old.proof_job.refresh_from_db()
+    assert (old.proof_job.prover, old.proof_job.status) == (PROVER_NAME, "generated")
+    assert all(d.proof_job_id == c.proof_job_id for d, c in zip(AllocationDecision.objects.order_by("pk")[1:], current))
 
 
 def test_verify_proof_command_accepts_genuine_and_rejects_tampered(api, decision_body, tmp_path, capsys):
@@ -125,8 +168,8 @@ def test_verify_proof_command_accepts_genuine_and_rejects_tampered(api, decision
     document = json.loads(good.read_bytes())
     document["statement"]["model_hash"] = "0x" + "0" * 63 + "1"
     bad = tmp_path / "bad.proof.json"
-    bad.write_text(json.dumps(document))
-    with pytest.raises(CommandError, match="INVALID: model hash does not match"):
+    bad.write_bytes(canonical(document))
+    with pytest.raises(CommandError, match="INVALID: the model hash does not name these parameters"):
         call_command("verify_proof", str(bad))
 
 

@@ -10,8 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from allocations import risk
-from proofs import _stark
-from proofs.proof_file import ProofFile, ProofFileError
+from proofs import _stark, proof_file
 from proofs.statement import PublicInputs, VerificationError, prove, verify
 
 from .conftest import PUBLISHED_EKUBO, PUBLISHED_JEDISWAP, SEPOLIA_METRICS, V1_ELEMENTS, V2_ELEMENTS
@@ -51,8 +50,8 @@ def test_published_v2_sepolia_decision_proves_and_verifies():
 
 
 def test_proofs_reach_the_promised_security():
-    assert _stark.security_bits(V1_PROOF) >= 96
-    assert _stark.SECURITY_BITS >= 96
+    assert _stark.security(V1_PROOF) == _stark.SECURITY
+    assert _stark.SECURITY["proven_bits"] >= 128 and _stark.SECURITY["conjectured_bits"] >= 128
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -114,31 +113,71 @@ def test_the_prover_refuses_to_prove_false_outputs():
         prove(V1_STATEMENT.model_copy(update={"jediswap_score": 45}))
 
 
-def test_proof_file_round_trips_and_its_hash_is_stable():
-    proof_file = ProofFile(prover=_stark.PROVER_NAME, statement=V1_STATEMENT, proof=V1_PROOF)
-    decoded = ProofFile.decode(proof_file.encode())
-    assert decoded == proof_file
-    assert decoded.proof_hash == proof_file.proof_hash
+V1_FILE = proof_file.encode(V1_STATEMENT, V1_PROOF)
+
+
+def canonical(document: dict) -> bytes:
+    return json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
+
+
+def refusal(data: bytes) -> str:
+    with pytest.raises(VerificationError) as refused:
+        proof_file.verify_file(data)
+    return str(refused.value)
+
+
+def test_proof_file_verifies_and_its_hash_is_the_sha256_of_its_bytes():
+    verified = proof_file.verify_file(V1_FILE)
+    assert verified.statement == V1_STATEMENT
+    assert verified.proof_hash == proof_file.file_hash(V1_FILE)
+    assert (verified.conjectured_bits, verified.proven_bits) == tuple(_stark.SECURITY.values())
+    # the canonical form is what json.dumps writes with sorted keys and no spaces
+    assert canonical(json.loads(V1_FILE)) == V1_FILE
 
 
 @pytest.mark.parametrize(
-    "document, message",
+    "document, reason",
     [
         (b"\x89PNG", "not a proof file"),
         (b'{"format": "zip"}', "format field"),
-        (b'{"format": "obsqra-stark-proof", "version": 2}', "unsupported proof file version 2"),
+        (b'{"format":"obsqra-stark-proof","version":3}', "unsupported proof file version 3"),
+        (b'{"format":"obsqra-stark-proof","prover":"winterfell-0.13.1/obsqra-risk-air-v1","version":1}', "accepted forged proofs"),
+        (b"[" * 100_000, "not a proof file"),
     ],
 )
-def test_unreadable_proof_files_are_refused_with_a_reason(document, message):
-    with pytest.raises(ProofFileError, match=message):
-        ProofFile.decode(document)
+def test_unreadable_proof_files_are_refused_with_a_reason(document, reason):
+    assert reason in refusal(document)
 
 
-def test_proof_file_with_bad_base64_names_the_field():
-    document = json.loads(ProofFile(prover="p", statement=V1_STATEMENT, proof=V1_PROOF).encode())
+def test_only_the_canonical_bytes_are_a_proof_file():
+    document = json.loads(V1_FILE)
+    assert "byte-order mark" in refusal(b"\xef\xbb\xbf" + V1_FILE)
+    assert "not in canonical form" in refusal(json.dumps(document, indent=2).encode())
+    assert "not in canonical form" in refusal(json.dumps(document, sort_keys=True).encode())
+
+
+def test_a_repeated_statement_is_refused_not_read_either_way():
+    # A reader keeping the last key would see ekubo_score 33; ours refuses the file.
+    text = V1_FILE.decode()
+    first = text[text.index('"statement":') : text.index(',"version"')]
+    doubled = text.replace(first, first + "," + first.replace('"ekubo_score":34', '"ekubo_score":33'))
+    assert json.loads(doubled)["statement"]["ekubo_score"] == 33
+    assert "duplicate field `statement`" in refusal(doubled.encode())
+
+
+def test_proof_field_must_be_canonical_base64():
+    document = json.loads(V1_FILE)
     document["proof"] = "***"
-    with pytest.raises(ProofFileError, match="^proof: "):
-        ProofFile.decode(json.dumps(document).encode())
+    assert "the proof field is not base64" in refusal(canonical(document))
+
+
+def test_a_canonical_file_with_a_changed_statement_says_what_is_wrong():
+    document = json.loads(V1_FILE)
+    document["statement"]["ekubo_score"] = 33
+    assert refusal(canonical(document)).startswith("the proof does not match the claimed statement")
+    document = json.loads(V1_FILE)
+    document["statement"]["parameters"]["clamp_max"] = 96
+    assert refusal(canonical(document)).startswith("the model hash does not name these parameters")
 
 
 def run_standalone_verifier(path):
@@ -150,17 +189,18 @@ def run_standalone_verifier(path):
 
 def test_standalone_verifier_accepts_a_genuine_file_without_django(tmp_path):
     path = tmp_path / "decision.proof.json"
-    path.write_bytes(ProofFile(prover=_stark.PROVER_NAME, statement=V1_STATEMENT, proof=V1_PROOF).encode())
+    path.write_bytes(V1_FILE)
     result = run_standalone_verifier(path)
     assert result.returncode == 0, result.stderr
-    assert "VALID proof 0x" in result.stdout and "jediswap 44, ekubo 34" in result.stdout
+    assert f"VALID proof {proof_file.file_hash(V1_FILE)}" in result.stdout and "jediswap 44, ekubo 34" in result.stdout
+    assert "128 bits proven" in result.stdout
 
 
 def test_standalone_verifier_rejects_a_tampered_file(tmp_path):
-    document = json.loads(ProofFile(prover=_stark.PROVER_NAME, statement=V1_STATEMENT, proof=V1_PROOF).encode())
+    document = json.loads(V1_FILE)
     document["statement"]["ekubo_score"] = 33
     path = tmp_path / "tampered.proof.json"
-    path.write_text(json.dumps(document))
+    path.write_bytes(canonical(document))
     result = run_standalone_verifier(path)
     assert result.returncode == 1
-    assert result.stderr.startswith("INVALID: ")
+    assert result.stderr.startswith("INVALID: the proof does not match the claimed statement")

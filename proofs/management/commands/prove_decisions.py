@@ -7,12 +7,14 @@ from tqdm import tqdm
 from allocations.models import AllocationDecision
 from proofs.models import ProofJob
 from proofs.services import proof_jobs_enqueue
+from proofs.statement import BROKEN_PROVER_NAMES
 
 
 class Command(BaseCommand):
     help = (
-        "Prove stored decisions on the django-q2 workers: by default those with no proof or a failed one; "
-        "--all proves every decision again. Shows progress until the workers are done."
+        "Prove stored decisions on the django-q2 workers: by default those with no proof, a failed one, or one made "
+        "by a prover whose verifier was broken; --all proves every decision again. Shows progress until the workers "
+        "are done."
     )
 
     def add_arguments(self, parser):
@@ -26,7 +28,11 @@ class Command(BaseCommand):
         if ids:
             decisions = decisions.filter(pk__in=ids)
         if not all:
-            unproven = Q(proof_job__isnull=True) | Q(proof_job__status__in=[ProofJob.Status.FAILED, ProofJob.Status.TIMEOUT])
+            unproven = (
+                Q(proof_job__isnull=True)
+                | Q(proof_job__status__in=[ProofJob.Status.FAILED, ProofJob.Status.TIMEOUT])
+                | Q(proof_job__prover__in=BROKEN_PROVER_NAMES)
+            )
             decisions = decisions.filter(unproven)
         jobs = proof_jobs_enqueue(decisions=decisions.order_by("pk"))
         self.stdout.write(f"Queued {len(jobs)} decision proofs.")

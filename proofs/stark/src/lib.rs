@@ -1,19 +1,31 @@
 //! STARK proof (winterfell) that the parameterised risk model turned the public inputs into the
 //! public outputs. Exposed to Python as `proofs._stark`.
 //!
-//! Rust API: [prove], [verify], [evaluate_public], [proof_options], [security_bits].
+//! Rust API: [prove], [verify], [evaluate_public], [proof_file], [options].
+//!
+//! Every verification path (this crate's [verify] and [proof_file::verify_file], the Python
+//! module, the CLIs, the API and the pages) goes through [verify], which checks in this order:
+//! public-input bounds, model hash = Poseidon(parameters), proof encoding, the exact option set,
+//! the FRI remainder commitment, then winterfell's verifier.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use winterfell::{
-    math::{fields::f64::BaseElement, StarkField},
-    AcceptableOptions, BatchingMethod, FieldExtension, Proof, ProofOptions, Prover, TraceTable,
+    crypto::ElementHasher,
+    math::{
+        fields::{f64::BaseElement, CubeExtension, QuadExtension},
+        FieldElement, StarkField,
+    },
+    AcceptableOptions, FieldExtension, Proof, ProofOptions, Prover, TraceTable,
     TransitionConstraintDegree, VerifierError,
 };
 
 pub mod air;
 pub mod model;
+pub mod options;
+pub mod proof_file;
 pub mod prover;
+pub mod statement;
 #[cfg(test)]
 mod tests;
 
@@ -23,62 +35,14 @@ use winter_utils::{ByteReader, Deserializable, DeserializationError, Serializabl
 
 use air::{PublicInputs, RiskAir, TRACE_LENGTH, TRACE_WIDTH};
 use model::*;
+use options::{describe, proof_options, retired_v1_options, Security};
 use prover::{build_trace, Hasher, RandomCoin, RiskProver, VectorCommitment, Witness};
 
-/// Identifies the proof system and AIR version; bump the AIR suffix on any constraint change.
-pub const PROVER_NAME: &str = "winterfell-0.13.1/obsqra-risk-air-v1";
-
-// PROOF OPTIONS
-// ================================================================================================
-
-/// Conjectured security the verifier insists on.
-pub const MIN_SECURITY_BITS: u32 = 96;
-
-// 32 queries * log2(8) = 96 bits from queries, +8 bits of grinding = 104, minus 1 = 103 bits
-// conjectured (below the caps: 128-bit quadratic extension field, 128-bit Blake3-256 collision
-// resistance). Measured on 2 cores (examples/bench.rs --grid): blowup 8 proves ~1.8x faster than
-// blowup 16 with 24 queries for ~1.7 KB more proof; grinding 8 costs ~256 hashes. With the FRI
-// remainder degree at 63 (= trace length - 1) the DEEP polynomial is sent as its 64
-// coefficients (committed before the queries are drawn) and checked at the query points
-// directly: no FRI layers, hence no FRI Merkle paths.
-pub const NUM_QUERIES: usize = 32;
-pub const BLOWUP_FACTOR: usize = 8;
-pub const GRINDING_FACTOR: u32 = 8;
-pub const FIELD_EXTENSION: FieldExtension = FieldExtension::Quadratic;
-pub const FRI_FOLDING_FACTOR: usize = 8;
-pub const FRI_REMAINDER_MAX_DEGREE: usize = 63;
-pub const HASH_FUNCTION: &str = "blake3-256";
-
-pub fn proof_options() -> ProofOptions {
-    ProofOptions::new(
-        NUM_QUERIES,
-        BLOWUP_FACTOR,
-        GRINDING_FACTOR,
-        FIELD_EXTENSION,
-        FRI_FOLDING_FACTOR,
-        FRI_REMAINDER_MAX_DEGREE,
-        BatchingMethod::Linear,
-        BatchingMethod::Linear,
-    )
-}
-
-/// Conjectured security (bits) of proofs made with `options` by this crate.
-pub fn options_security_bits(options: &ProofOptions) -> u32 {
-    // same computation as `Proof::conjectured_security`, which only looks at the options, the
-    // base field and the hash function
-    let field_bits = BaseElement::MODULUS_BITS * options.field_extension().degree();
-    let per_query = options.blowup_factor().ilog2();
-    let mut query_bits = per_query * options.num_queries() as u32;
-    if query_bits >= 80 {
-        query_bits += options.grinding_factor();
-    }
-    field_bits.min(query_bits).saturating_sub(1).min(128)
-}
-
-/// Conjectured security of the default options.
-pub fn default_security_bits() -> u32 {
-    options_security_bits(&proof_options())
-}
+/// Identifies the proof system and AIR version; bump the AIR suffix on any constraint or option
+/// change (v2: exact option set, bound FRI remainder, model hash checked by the verifier).
+pub const PROVER_NAME: &str = "winterfell-0.13.1/obsqra-risk-air-v2";
+/// Proofs of this prover were accepted by a verifier that did not bind the FRI remainder.
+pub const BROKEN_PROVER_NAMES: [&str; 1] = ["winterfell-0.13.1/obsqra-risk-air-v1"];
 
 // ERRORS
 // ================================================================================================
@@ -90,12 +54,18 @@ pub enum Error {
     Input { index: usize, message: String },
     /// A public input is out of bounds or the vector has the wrong length.
     PublicInput(String),
+    /// The model hash in the statement is not Poseidon(family, parameters).
+    ModelHash(String),
     /// The proof bytes could not be parsed.
     Deserialization(String),
-    /// The proof was made with options below [MIN_SECURITY_BITS].
-    InsufficientSecurity(String),
-    /// The proof is well-formed but does not verify against these public inputs.
+    /// The proof was made with another option set than [options::proof_options].
+    Options(String),
+    /// The proof's FRI remainder is not the one its commitment binds (a forged proof).
+    RemainderBinding,
+    /// The proof is well-formed but does not prove these public inputs.
     Verification(String),
+    /// The proof file is malformed, not canonical, or of another version or prover.
+    ProofFile(String),
     /// The prover failed (should not happen for inputs that passed the bound checks).
     Prover(String),
 }
@@ -104,10 +74,20 @@ impl std::fmt::Display for Error {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Error::Input { message, .. } => write!(f, "{message}"),
-            Error::PublicInput(m) => write!(f, "{m}"),
-            Error::Deserialization(m) => write!(f, "proof deserialization failed: {m}"),
-            Error::InsufficientSecurity(m) => write!(f, "insufficient security: {m}"),
-            Error::Verification(m) => write!(f, "verification failed: {m}"),
+            Error::PublicInput(m) => write!(f, "the statement is out of bounds: {m}"),
+            Error::ModelHash(m) => write!(f, "the model hash does not name these parameters: {m}"),
+            Error::Deserialization(m) => write!(f, "the proof is corrupted: {m}"),
+            Error::Options(m) => write!(
+                f,
+                "the proof was made with options this verifier does not accept: {m}"
+            ),
+            Error::RemainderBinding => write!(
+                f,
+                "the proof is forged: its FRI remainder polynomial is not the one it committed to \
+                 before the query positions were drawn"
+            ),
+            Error::Verification(m) => write!(f, "{m}"),
+            Error::ProofFile(m) => write!(f, "{m}"),
             Error::Prover(m) => write!(f, "proving failed: {m}"),
         }
     }
@@ -146,6 +126,16 @@ pub fn evaluate_public(
         return Err(Error::Input {
             index: 0,
             message: format!("input 0 (model hash) limb {i} does not fit in 63 bits"),
+        });
+    }
+    let expected = statement::model_hash_limbs(inputs[..NUM_PARAMS].try_into().unwrap());
+    if *limbs != expected {
+        return Err(Error::Input {
+            index: 0,
+            message: format!(
+                "input 0 (model hash) is not Poseidon of the parameters ({})",
+                statement::felt_hex(&limbs_to_hash(&expected))
+            ),
         });
     }
     Ok(public_vector(limbs, inputs, &evaluate(inputs)))
@@ -398,7 +388,7 @@ fn check_proof_structure(proof: &Proof) -> Result<(), DeserializationError> {
             return Err(DeserializationError::InvalidValue("bad OOD frame".into()));
         }
     }
-    // the FRI partition count is unused without FRI layers and not in the transcript: pin it
+    // the FRI partition count is not in the transcript: pin it to the one the prover uses
     if proof.fri_proof.num_partitions() != 1 {
         return Err(DeserializationError::InvalidValue(
             "unexpected FRI partitions".into(),
@@ -446,10 +436,9 @@ pub fn parse_proof(bytes: &[u8]) -> Result<Proof, Error> {
     }
 }
 
-/// Conjectured security of a serialized proof (from the options it was made with).
-pub fn security_bits(bytes: &[u8]) -> Result<u32, Error> {
-    let proof = parse_proof(bytes)?;
-    Ok(proof.conjectured_security::<Hasher>().bits())
+/// Security of a serialized proof, as winterfell computes it from its options and shape.
+pub fn security(bytes: &[u8]) -> Result<Security, Error> {
+    Ok(Security::of(&parse_proof(bytes)?))
 }
 
 /// Checks the length and bounds of a public input vector.
@@ -464,28 +453,122 @@ pub fn check_public_vector(values: &[u64]) -> Result<[u64; PUBLIC_INPUT_LEN], Er
     Ok(pi)
 }
 
-/// Verifies a serialized proof against a public input vector, requiring at least
-/// [MIN_SECURITY_BITS] bits of conjectured security.
+/// The model hash limbs must be Poseidon(family, parameters): the hash is what names the model
+/// everywhere else (registry, Cairo statement, on-chain approval).
+fn check_model_hash(pi: &[u64; PUBLIC_INPUT_LEN]) -> Result<(), Error> {
+    let expected = statement::model_hash_limbs(pi[PI_PARAMS..PI_JEDI].try_into().unwrap());
+    if pi[PI_HASH..PI_PARAMS] != expected {
+        let claimed: [u64; HASH_LIMBS] = pi[PI_HASH..PI_PARAMS].try_into().unwrap();
+        return Err(Error::ModelHash(format!(
+            "the statement names {} but Poseidon of its parameters is {}",
+            statement::felt_hex(&limbs_to_hash(&claimed)),
+            statement::felt_hex(&limbs_to_hash(&expected)),
+        )));
+    }
+    Ok(())
+}
+
+/// Only proofs made with exactly our option set are accepted: the options are part of the
+/// statement, and a prover choosing its own could lower the soundness.
+fn check_options(options: &ProofOptions) -> Result<(), Error> {
+    if *options == proof_options() {
+        return Ok(());
+    }
+    let what = if *options == retired_v1_options() {
+        format!(
+            "they are the retired {} options ({}), whose verifier accepted forged proofs",
+            BROKEN_PROVER_NAMES[0],
+            describe(options)
+        )
+    } else {
+        describe(options)
+    };
+    Err(Error::Options(format!(
+        "{what}; {PROVER_NAME} proofs use {}",
+        describe(&proof_options())
+    )))
+}
+
+/// winter-fri 0.13.1 reads the remainder polynomial from the proof but never compares it with
+/// the remainder commitment the prover absorbed into the transcript before the query positions
+/// were drawn (the last FRI commitment is the hash of the remainder's coefficients). Without
+/// this check the remainder can be chosen after the queries are known.
+fn check_remainder_binding(proof: &Proof) -> Result<(), Error> {
+    let fri_options = proof.options().to_fri_options();
+    let num_layers = fri_options.num_fri_layers(proof.lde_domain_size());
+    let malformed = |e: DeserializationError| Error::Deserialization(e.to_string());
+    let (_, _, fri_commitments) = proof
+        .commitments
+        .clone()
+        .parse::<Hasher>(proof.trace_info().num_segments(), num_layers)
+        .map_err(malformed)?;
+    fn digest<E: FieldElement<BaseField = BaseElement>>(
+        proof: &Proof,
+    ) -> Result<<Hasher as winterfell::crypto::Hasher>::Digest, DeserializationError> {
+        Ok(Hasher::hash_elements(
+            &proof.fri_proof.parse_remainder::<E>()?,
+        ))
+    }
+    let remainder = match proof.options().field_extension() {
+        FieldExtension::None => digest::<BaseElement>(proof),
+        FieldExtension::Quadratic => digest::<QuadExtension<BaseElement>>(proof),
+        FieldExtension::Cubic => digest::<CubeExtension<BaseElement>>(proof),
+    }
+    .map_err(malformed)?;
+    if Some(&remainder) != fri_commitments.last() {
+        return Err(Error::RemainderBinding);
+    }
+    Ok(())
+}
+
+/// What a winterfell refusal means for someone checking a decision.
+fn plain_reason(error: VerifierError) -> Error {
+    use VerifierError::*;
+    let m = match &error {
+        InconsistentOodConstraintEvaluations => {
+            "the proof does not match the claimed statement: the risk model's constraints do not \
+             hold for these inputs and outputs"
+        }
+        TraceQueryDoesNotMatchCommitment | ConstraintQueryDoesNotMatchCommitment => {
+            "the proof is corrupted: values it opens do not match what it committed to"
+        }
+        QuerySeedProofOfWorkVerificationFailed => {
+            "the proof is corrupted: its proof-of-work nonce is wrong"
+        }
+        FriVerificationFailed(_) => {
+            "the proof does not match the claimed statement: its low-degree test fails"
+        }
+        ProofDeserializationError(m) => return Error::Deserialization(m.clone()),
+        InsufficientConjecturedSecurity(..)
+        | InsufficientProvenSecurity(..)
+        | UnacceptableProofOptions
+        | UnsupportedFieldExtension(_)
+        | InconsistentBaseField => return Error::Options(error.to_string()),
+        RandomCoinError => "the proof is corrupted: its transcript cannot be replayed",
+    };
+    Error::Verification(format!("{m} (winterfell: {error})"))
+}
+
+/// Verifies a serialized proof against a public input vector: bounds, model hash, encoding,
+/// option set, remainder binding, then winterfell.
 pub fn verify(bytes: &[u8], public_inputs: &[u64]) -> Result<(), Error> {
     // bounds first: the AIR's soundness argument assumes them
     let pi = check_public_vector(public_inputs)?;
+    check_model_hash(&pi)?;
     let proof = parse_proof(bytes)?;
+    check_options(proof.options())?;
+    check_remainder_binding(&proof)?;
     let result = catch_unwind(AssertUnwindSafe(|| {
         winterfell::verify::<RiskAir, Hasher, RandomCoin, VectorCommitment>(
             proof,
             PublicInputs { values: pi },
-            &AcceptableOptions::MinConjecturedSecurity(MIN_SECURITY_BITS),
+            &AcceptableOptions::OptionSet(vec![proof_options()]),
         )
     }));
     match result {
         Ok(Ok(())) => Ok(()),
-        Ok(Err(
-            e @ (VerifierError::InsufficientConjecturedSecurity(..)
-            | VerifierError::UnacceptableProofOptions),
-        )) => Err(Error::InsufficientSecurity(e.to_string())),
-        Ok(Err(VerifierError::ProofDeserializationError(m))) => Err(Error::Deserialization(m)),
-        Ok(Err(e)) => Err(Error::Verification(e.to_string())),
-        Err(p) => Err(Error::Verification(format!(
+        Ok(Err(e)) => Err(plain_reason(e)),
+        Err(p) => Err(Error::Deserialization(format!(
             "malformed proof ({})",
             panic_message(p)
         ))),

@@ -9,7 +9,8 @@ use crate::model::{
     hash_to_limbs, HASH_BITS, HASH_LIMBS, NUM_INPUTS, PI_PARAMS, PUBLIC_INPUT_LEN,
     PUBLIC_INPUT_NAMES,
 };
-use crate::Error;
+use crate::options::{self, Security};
+use crate::{proof_file, Error};
 
 create_exception!(
     proofs._stark,
@@ -27,9 +28,12 @@ fn to_py_err(e: Error) -> PyErr {
         Error::Input { .. } => PyValueError::new_err(msg),
         Error::Prover(_) => PyRuntimeError::new_err(msg),
         Error::PublicInput(_)
+        | Error::ModelHash(_)
         | Error::Deserialization(_)
-        | Error::InsufficientSecurity(_)
-        | Error::Verification(_) => VerificationError::new_err(msg),
+        | Error::Options(_)
+        | Error::RemainderBinding
+        | Error::Verification(_)
+        | Error::ProofFile(_) => VerificationError::new_err(msg),
     }
 }
 
@@ -135,11 +139,52 @@ fn py_evaluate(inputs: Vec<Bound<'_, PyAny>>) -> PyResult<Vec<u64>> {
         .to_vec())
 }
 
-/// security_bits(proof: bytes) -> int: conjectured security of the options a proof was made with.
+fn security_dict<'py>(py: Python<'py>, security: Security) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("conjectured_bits", security.conjectured_bits)?;
+    d.set_item("proven_bits", security.proven_bits)?;
+    Ok(d)
+}
+
+/// security(proof: bytes) -> {"conjectured_bits": int, "proven_bits": int}
 #[pyfunction]
-#[pyo3(name = "security_bits")]
-fn py_security_bits(proof: &[u8]) -> PyResult<u32> {
-    crate::security_bits(proof).map_err(to_py_err)
+#[pyo3(name = "security")]
+fn py_security<'py>(py: Python<'py>, proof: &[u8]) -> PyResult<Bound<'py, PyDict>> {
+    security_dict(py, crate::security(proof).map_err(to_py_err)?)
+}
+
+/// encode_proof_file(public_inputs: list[int], proof: bytes) -> bytes: the canonical file.
+#[pyfunction]
+#[pyo3(name = "encode_proof_file")]
+fn py_encode_proof_file<'py>(
+    py: Python<'py>,
+    public_inputs: Vec<Bound<'py, PyAny>>,
+    proof: &[u8],
+) -> PyResult<Bound<'py, PyBytes>> {
+    let pi = crate::check_public_vector(&parse_public(&public_inputs)?).map_err(to_py_err)?;
+    let file = proof_file::encode(&pi, proof).map_err(to_py_err)?;
+    Ok(PyBytes::new(py, &file))
+}
+
+/// verify_proof_file(data: bytes) -> dict with prover, security, statement (JSON text),
+/// public_inputs and proof_hash. Raises VerificationError with the reason otherwise.
+#[pyfunction]
+#[pyo3(name = "verify_proof_file")]
+fn py_verify_proof_file<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyDict>> {
+    let data = data.to_vec();
+    let verified = py
+        .detach(|| proof_file::verify_file(&data))
+        .map_err(to_py_err)?;
+    let d = PyDict::new(py);
+    d.set_item("prover", &verified.prover)?;
+    d.set_item("security", security_dict(py, verified.security)?)?;
+    d.set_item(
+        "statement",
+        serde_json::to_string(&verified.statement).expect("a statement always serializes"),
+    )?;
+    d.set_item("public_inputs", verified.public_inputs.to_vec())?;
+    d.set_item("proof_hash", &verified.proof_hash)?;
+    Ok(d)
 }
 
 #[pymodule]
@@ -148,24 +193,34 @@ fn _stark(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(py_prove, m)?)?;
     m.add_function(wrap_pyfunction!(py_verify, m)?)?;
     m.add_function(wrap_pyfunction!(py_evaluate, m)?)?;
-    m.add_function(wrap_pyfunction!(py_security_bits, m)?)?;
+    m.add_function(wrap_pyfunction!(py_security, m)?)?;
+    m.add_function(wrap_pyfunction!(py_encode_proof_file, m)?)?;
+    m.add_function(wrap_pyfunction!(py_verify_proof_file, m)?)?;
     m.add("VerificationError", py.get_type::<VerificationError>())?;
 
     m.add("PUBLIC_INPUT_LEN", PUBLIC_INPUT_LEN)?;
     m.add("PUBLIC_INPUT_NAMES", PyTuple::new(py, PUBLIC_INPUT_NAMES)?)?;
-    m.add("SECURITY_BITS", crate::default_security_bits())?;
-    m.add("MIN_SECURITY_BITS", crate::MIN_SECURITY_BITS)?;
+    m.add("SECURITY", security_dict(py, options::default_security())?)?;
     m.add("PROVER_NAME", crate::PROVER_NAME)?;
+    m.add(
+        "BROKEN_PROVER_NAMES",
+        PyTuple::new(py, crate::BROKEN_PROVER_NAMES)?,
+    )?;
+    m.add("PROOF_FILE_FORMAT_VERSION", proof_file::FORMAT_VERSION)?;
+    m.add("PROOF_FILE_MEDIA_TYPE", proof_file::MEDIA_TYPE)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
 
     let opts = PyDict::new(py);
-    opts.set_item("num_queries", crate::NUM_QUERIES)?;
-    opts.set_item("blowup_factor", crate::BLOWUP_FACTOR)?;
-    opts.set_item("grinding_factor", crate::GRINDING_FACTOR)?;
-    opts.set_item("field_extension", "quadratic")?;
-    opts.set_item("fri_folding_factor", crate::FRI_FOLDING_FACTOR)?;
-    opts.set_item("fri_remainder_max_degree", crate::FRI_REMAINDER_MAX_DEGREE)?;
-    opts.set_item("hash_function", crate::HASH_FUNCTION)?;
+    opts.set_item("num_queries", options::NUM_QUERIES)?;
+    opts.set_item("blowup_factor", options::BLOWUP_FACTOR)?;
+    opts.set_item("grinding_factor", options::GRINDING_FACTOR)?;
+    opts.set_item("field_extension", "cubic")?;
+    opts.set_item("fri_folding_factor", options::FRI_FOLDING_FACTOR)?;
+    opts.set_item(
+        "fri_remainder_max_degree",
+        options::FRI_REMAINDER_MAX_DEGREE,
+    )?;
+    opts.set_item("hash_function", options::HASH_FUNCTION)?;
     opts.set_item("trace_length", crate::air::TRACE_LENGTH)?;
     opts.set_item("trace_width", crate::air::TRACE_WIDTH)?;
     m.add("PROOF_OPTIONS", opts)?;

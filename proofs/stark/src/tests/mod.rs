@@ -8,8 +8,12 @@ use winterfell::{
 
 use crate::air::*;
 use crate::model::*;
+use crate::options::{proof_options, Security};
 use crate::prover::{build_trace, to_field, Witness};
 use crate::*;
+
+mod malicious_prover;
+mod proof_file;
 
 // HELPERS
 // ================================================================================================
@@ -20,7 +24,10 @@ const V1: [u64; NUM_PARAMS] = [
 const V2: [u64; NUM_PARAMS] = [
     25, 10000, 0, 40, 10000, 0, 0, 5, 15, 30, 3, 10, 0, 730, 10, 730, 0, 5, 95,
 ];
-const HASH: [u64; HASH_LIMBS] = [123, 456, 789, 42];
+/// The model hash limbs of the inputs' parameters.
+fn hash_of(inp: &[u64; NUM_INPUTS]) -> [u64; HASH_LIMBS] {
+    statement::model_hash_limbs(inp[..NUM_PARAMS].try_into().unwrap())
+}
 
 fn inputs(
     params: &[u64; NUM_PARAMS],
@@ -115,7 +122,7 @@ fn random_inputs(rng: &mut Rng) -> [u64; NUM_INPUTS] {
 }
 
 fn public(inp: &[u64; NUM_INPUTS]) -> [u64; PUBLIC_INPUT_LEN] {
-    evaluate_public(&HASH, inp).expect("valid inputs")
+    evaluate_public(&hash_of(inp), inp).expect("valid inputs")
 }
 
 /// Proves with the default options and returns the bytes.
@@ -288,7 +295,7 @@ fn bounds_are_enforced() {
     // the prover side reports the 36-item input index
     let mut inp = v1_inputs();
     inp[2] = 10_000; // utilization_offset == divisor
-    match evaluate_public(&HASH, &inp) {
+    match evaluate_public(&hash_of(&inp), &inp) {
         Err(Error::Input { index: 3, message }) => {
             assert!(message.contains("utilization_offset"), "{message}")
         }
@@ -362,22 +369,26 @@ fn wrong_outputs_violate_relations() {
 #[test]
 fn prove_verify_known_vectors() {
     for inp in [v1_inputs(), v2_inputs()] {
-        let (proof, pi) = prove(&HASH, &inp).unwrap();
+        let (proof, pi) = prove(&hash_of(&inp), &inp).unwrap();
         verify(&proof, &pi).unwrap();
-        assert_eq!(security_bits(&proof).unwrap(), default_security_bits());
+        assert_eq!(security(&proof).unwrap(), options::default_security());
         assert!(proof.len() <= 64 * 1024, "proof is {} bytes", proof.len());
     }
 }
 
 #[test]
 fn options_meet_security_target() {
-    assert!(default_security_bits() >= MIN_SECURITY_BITS);
-    let (proof, _) = prove(&HASH, &v1_inputs()).unwrap();
-    let p = parse_proof(&proof).unwrap();
-    assert_eq!(
-        p.conjectured_security::<prover::Hasher>().bits(),
-        default_security_bits()
-    );
+    let security = options::default_security();
+    assert!(security.proven_bits >= 128, "{security:?}");
+    assert!(security.conjectured_bits >= 128, "{security:?}");
+    let (proof, _) = prove(&hash_of(&v1_inputs()), &v1_inputs()).unwrap();
+    assert_eq!(Security::of(&parse_proof(&proof).unwrap()), security);
+    // defence in depth: at least one FRI layer, and a remainder with far fewer coefficients than
+    // query positions, so it cannot be interpolated through them
+    let options = proof_options();
+    let fri = options.to_fri_options();
+    assert!(fri.num_fri_layers(TRACE_LENGTH * options.blowup_factor()) >= 1);
+    assert!(4 * (fri.remainder_max_degree() + 1) <= options.num_queries());
 }
 
 #[test]
@@ -388,7 +399,7 @@ fn prove_verify_random_and_edges() {
     let mut clamp_hi = false;
     for _ in 0..60 {
         let inp = random_inputs(&mut rng);
-        let (proof, pi) = prove(&HASH, &inp).unwrap();
+        let (proof, pi) = prove(&hash_of(&inp), &inp).unwrap();
         verify(&proof, &pi).unwrap();
         masks |= 1 << pi[PI_MASK];
         clamp_lo |= pi[PI_RISK_JEDI] == inp[P_CLAMP_MIN];
@@ -481,7 +492,7 @@ fn prove_verify_random_and_edges() {
         bit3,
         all_bits,
     ] {
-        let (proof, pi) = prove(&HASH, &inp).unwrap();
+        let (proof, pi) = prove(&hash_of(&inp), &inp).unwrap();
         verify(&proof, &pi).unwrap();
         masks |= 1 << pi[PI_MASK];
     }
@@ -518,7 +529,21 @@ fn every_public_input_is_bound() {
         let proof = prove_bytes(&pi);
         verify(&proof, &pi).unwrap();
         for i in 0..PUBLIC_INPUT_LEN {
-            let tampered = valid_variant(&pi, i);
+            let mut tampered = valid_variant(&pi, i);
+            if i < PI_PARAMS {
+                // a hash that names no model is refused before the STARK is looked at
+                assert!(matches!(
+                    verify(&proof, &tampered),
+                    Err(Error::ModelHash(_))
+                ));
+                continue;
+            }
+            if i < PI_JEDI {
+                // other parameters under their own, correct model hash: the STARK must refuse
+                let limbs =
+                    statement::model_hash_limbs(tampered[PI_PARAMS..PI_JEDI].try_into().unwrap());
+                tampered[PI_HASH..PI_PARAMS].copy_from_slice(&limbs);
+            }
             match verify(&proof, &tampered) {
                 Err(Error::Verification(_)) => {}
                 other => {
@@ -552,6 +577,7 @@ fn v1_proof_does_not_verify_with_v2_params() {
     let proof = prove_bytes(&pi1);
     let mut mixed = pi1;
     mixed[PI_PARAMS..PI_PARAMS + NUM_PARAMS].copy_from_slice(&V2);
+    mixed[PI_HASH..PI_PARAMS].copy_from_slice(&statement::model_hash_limbs(&V2));
     assert!(check_public_inputs(&mixed).is_ok());
     assert!(matches!(
         verify(&proof, &mixed),
@@ -567,10 +593,15 @@ fn flipped_bytes_never_verify() {
     let pi = public(&v1_inputs());
     let proof = prove_bytes(&pi);
     let mut rng = Rng(5);
-    let (mut deser, mut verif) = (0, 0);
-    // every byte once (a random bit), and every bit of the 64-byte header
+    let (mut deser, mut verif, mut bound) = (0, 0, 0);
+    // every 13th byte and each of the last 512 (FRI remainder, proof-of-work nonce) once, with
+    // a random bit, and every bit of the 64-byte header; `exhaustive_corruption` does them all
+    let tail = proof.len() - 512;
     let flips = (0..proof.len())
+        .filter(|&pos| pos % 13 == 0 || pos >= tail)
         .map(|pos| (pos, (rng.next() % 8) as u8))
+        .collect::<Vec<_>>()
+        .into_iter()
         .chain((0..64).flat_map(|pos| (0..8).map(move |bit| (pos, bit))));
     for (pos, bit) in flips {
         let mut bad = proof.clone();
@@ -578,11 +609,15 @@ fn flipped_bytes_never_verify() {
         match verify(&bad, &pi) {
             Ok(()) => panic!("flipped bit {bit} of byte {pos} still verifies"),
             Err(Error::Deserialization(_)) => deser += 1,
-            Err(Error::Verification(_)) | Err(Error::InsufficientSecurity(_)) => verif += 1,
+            Err(Error::Verification(_) | Error::Options(_)) => verif += 1,
+            Err(Error::RemainderBinding) => bound += 1,
             Err(e) => panic!("unexpected error {e:?}"),
         }
     }
-    assert!(deser > 0 && verif > 0);
+    assert!(
+        deser > 0 && verif > 0 && bound > 0,
+        "{deser} {verif} {bound}"
+    );
     // truncated and extended proofs
     assert!(verify(&proof[..proof.len() - 1], &pi).is_err());
     assert!(verify(&proof[..10], &pi).is_err());
@@ -592,41 +627,54 @@ fn flipped_bytes_never_verify() {
     assert!(verify(&longer, &pi).is_err());
 }
 
+fn options(
+    queries: usize,
+    blowup: usize,
+    grinding: u32,
+    ext: FieldExtension,
+    rem: usize,
+) -> ProofOptions {
+    ProofOptions::new(
+        queries,
+        blowup,
+        grinding,
+        ext,
+        8,
+        rem,
+        BatchingMethod::Linear,
+        BatchingMethod::Linear,
+    )
+}
+
 #[test]
-fn weaker_options_are_refused() {
+fn only_our_option_set_is_accepted() {
     let pi = public(&v1_inputs());
-    let weak = ProofOptions::new(
-        16,
-        16,
-        0,
-        FieldExtension::Quadratic,
-        8,
-        63,
-        BatchingMethod::Linear,
-        BatchingMethod::Linear,
-    );
-    let proof = prove_public_with_options(&pi, weak).unwrap().to_bytes();
-    assert_eq!(security_bits(&proof).unwrap(), 63);
-    match verify(&proof, &pi) {
-        Err(Error::InsufficientSecurity(m)) => assert!(m.contains("96"), "{m}"),
-        other => panic!("{other:?}"),
+    let cubic = FieldExtension::Cubic;
+    for (other, what) in [
+        (
+            options(16, 16, 0, FieldExtension::Quadratic, 63),
+            "16 queries",
+        ),
+        (
+            options(64, 16, 0, FieldExtension::None, 63),
+            "1-degree extension",
+        ),
+        (options(79, 8, 12, cubic, 7), "79 queries"),
+        (options(80, 8, 11, cubic, 7), "grinding 11"),
+        (options(80, 8, 12, cubic, 15), "degree 15"),
+        // stronger is refused too: the verifier does not let the prover choose
+        (options(96, 16, 16, cubic, 7), "96 queries"),
+        (
+            options::retired_v1_options(),
+            "retired winterfell-0.13.1/obsqra-risk-air-v1",
+        ),
+    ] {
+        let proof = prove_public_with_options(&pi, other).unwrap().to_bytes();
+        match verify(&proof, &pi) {
+            Err(Error::Options(m)) => assert!(m.contains(what), "{m}"),
+            r => panic!("{what}: {r:?}"),
+        }
     }
-    // base field only: at most 63 bits whatever the query count
-    let no_ext = ProofOptions::new(
-        64,
-        16,
-        0,
-        FieldExtension::None,
-        8,
-        63,
-        BatchingMethod::Linear,
-        BatchingMethod::Linear,
-    );
-    let proof = prove_public_with_options(&pi, no_ext).unwrap().to_bytes();
-    assert!(matches!(
-        verify(&proof, &pi),
-        Err(Error::InsufficientSecurity(_))
-    ));
 }
 
 // CHEATING PROVERS
@@ -734,9 +782,19 @@ fn prover_rejects_inconsistent_outputs() {
         Err(Error::Prover(_))
     ));
     // honest prover path refuses out-of-bounds inputs with the field name
+    let inp = v1_inputs();
+    match prove(&hash_of(&v2_inputs()), &inp) {
+        Err(Error::Input { index: 0, message }) => {
+            assert!(
+                message.contains("not Poseidon of the parameters"),
+                "{message}"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
     let mut inp = v1_inputs();
     inp[19 + M_LIQ] = 4;
-    match prove(&HASH, &inp) {
+    match prove(&hash_of(&inp), &inp) {
         Err(Error::Input { index, message }) => {
             assert_eq!(index, 22);
             assert!(message.contains("jediswap liquidity tier"), "{message}");
@@ -773,4 +831,29 @@ fn exhaustive_corruption() {
             assert!(verify(&bad, &pi).is_err());
         }
     }
+}
+
+// MODEL HASH
+// ================================================================================================
+
+#[test]
+fn model_hash_is_starknet_poseidon() {
+    use starknet_crypto::{poseidon_hash_many, Felt};
+    // known answer from starknet-rs: xJonathanLEI/starknet-rs, starknet-crypto/src/poseidon_hash.rs,
+    // test_poseidon_hash_many, commit 85906137d634c86b07de20fa33071e5cf186ce21 (data from cairo-lang)
+    let felt = |h: &str| Felt::from_hex(h).unwrap();
+    let input = [
+        felt("0x9bf52404586087391c5fbb42538692e7ca2149bac13c145ae4230a51a6fc47"),
+        felt("0x40304159ee9d2d611120fbd7c7fb8020cc8f7a599bfa108e0e085222b862c0"),
+        felt("0x46286e4f3c450761d960d6a151a9c0988f9e16f8a48d4c0a85817c009f806a"),
+    ];
+    assert_eq!(
+        poseidon_hash_many(&input),
+        felt("0x1ec38b38dc88bac7b0ed6ff6326f975a06a59ac601b417745fd412a5d38e4f7")
+    );
+    // the published 1.0.0 model, as the registry names it (allocations.risk.model_hash)
+    assert_eq!(
+        statement::felt_hex(&limbs_to_hash(&statement::model_hash_limbs(&V1))),
+        "0x034d036ab69e14df6bbe830592d40f4501f11b8b02c5c00c90c974078c76563b"
+    );
 }
