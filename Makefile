@@ -33,4 +33,3 @@ test: install
 bench: install
 	$(PY) bench/prover.py
 	$(PY) bench/execution.py
-	cargo run --release --quiet --manifest-path proofs/stark/Cargo.toml --example bench

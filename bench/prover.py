@@ -1,4 +1,7 @@
-"""Prover figures for one decision, and decisions proven per second through the HTTP API.
+"""Prover figures for one decision from Python, and decisions proven per second through the HTTP API.
+
+First the crate's own table (proofs/stark/examples/bench.rs): prove and verify medians, size, conjectured and proven
+bits of our option set beside the retired v1 one.
 
     .venv/bin/python bench/prover.py [--runs 200] [--requests 200]
 
@@ -42,6 +45,12 @@ def timed(fn, runs):
     return statistics.median(samples), result
 
 
+def bench_options():
+    manifest = ROOT / "proofs" / "stark" / "Cargo.toml"
+    cargo = ["cargo", "run", "--release", "--quiet", "--manifest-path", str(manifest), "--example", "bench"]
+    subprocess.run(cargo, check=True)
+
+
 def bench_prover(runs):
     statement = PublicInputs.for_decision(V2, METRICS, METRICS, risk.Apys(), POLICY)
     prove_s, proof = timed(lambda: prove(statement), runs)
@@ -50,7 +59,8 @@ def bench_prover(runs):
     print(f"prove (median)   {prove_s * 1000:.2f} ms over {runs} runs")
     print(f"verify (median)  {verify_s * 1000:.2f} ms over {runs} runs")
     print(f"proof size       {len(proof):,} bytes")
-    print(f"security         {_stark.security_bits(proof)} bits conjectured")
+    security = _stark.security(proof)
+    print(f"security         {security['proven_bits']} bits proven, {security['conjectured_bits']} bits conjectured")
 
 
 def free_port():
@@ -94,5 +104,6 @@ if __name__ == "__main__":
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--requests", type=int, default=200)
     args = parser.parse_args()
+    bench_options()
     bench_prover(args.runs)
     bench_api(args.requests)
