@@ -8,10 +8,18 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:$(PGPORT)/obsqra
 
 install: $(VENV)/.installed static/vendor/htmx.min.js
 
-# Rebuilds when the dependencies or the prover's Rust sources change.
-$(VENV)/.installed: pyproject.toml proofs/stark/Cargo.toml proofs/stark/Cargo.lock $(wildcard proofs/stark/src/*.rs)
+# Rebuilds when the dependencies or the prover's sources change. The prover crate is its own Python
+# package (obsqra-stark, what auditors install alone); the app is installed beside it.
+# the wheel stays here for tests that install it alone into a fresh virtualenv
+STARK_WHEELS := proofs/stark/target/wheels
+STARK_SOURCES := proofs/stark/pyproject.toml proofs/stark/Cargo.toml proofs/stark/Cargo.lock \
+	$(wildcard proofs/stark/src/*.rs proofs/stark/src/*/*.rs proofs/stark/python/obsqra_stark/*)
+$(VENV)/.installed: pyproject.toml $(STARK_SOURCES)
 	test -x $(PY) || python3.11 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
+	rm -rf $(STARK_WHEELS)
+	$(PY) -m pip wheel -q --no-deps ./proofs/stark -w $(STARK_WHEELS)
+	$(PY) -m pip install -q --force-reinstall $(STARK_WHEELS)/obsqra_stark-*.whl
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $@
 

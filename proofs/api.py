@@ -13,8 +13,8 @@ from . import selectors, services
 from .downloads import proof_file_response
 from .models import ProofJob
 from .proof_file import file_hash
-from .statement import PublicInputs
-from .verify import InvalidProof, check_proof_file
+from .proof_file import verify_file
+from .statement import PublicInputs, VerificationError
 
 router = Router(tags=["proofs"])
 
@@ -125,8 +125,8 @@ def verify_upload(request, file: UploadedFile = File(...)):
         raise InvalidInput(f"a proof file is at most {MAX_PROOF_FILE_BYTES} bytes", field=("file",))
     data = file.read()
     try:
-        verified = check_proof_file(data)
-    except InvalidProof as exc:
+        verified = verify_file(data)
+    except VerificationError as exc:
         return VerifyOut(valid=False, reason=str(exc), proof_hash=file_hash(data))
     known = ProofJob.objects.filter(proof_hash=verified.proof_hash).values_list("pk", flat=True).first()
     return VerifyOut(

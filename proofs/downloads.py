@@ -25,7 +25,7 @@ def _attachment(content: bytes, *, content_type: str, filename: str) -> HttpResp
 
 
 def proof_file_response(job: ProofJob) -> HttpResponse:
-    """The proof file that `python -m proofs.verify` checks with no database."""
+    """The proof file that `obsqra-verify` (or `python -m obsqra_stark`) checks with no database."""
     if not job.proof:
         raise Conflict(f"proof job {job.pk} has no proof yet (status {job.status})")
     content = services.proof_file_for(job)

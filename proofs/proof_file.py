@@ -8,7 +8,8 @@ file whose bytes are not canonical, or that repeats a key, is refused.
 import hashlib
 from dataclasses import dataclass
 
-from . import _stark
+from obsqra_stark import _stark
+
 from .statement import PublicInputs
 
 MEDIA_TYPE: str = _stark.PROOF_FILE_MEDIA_TYPE

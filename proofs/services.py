@@ -5,14 +5,13 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django_q.tasks import async_task
+from obsqra_stark import _stark
 
 from allocations.models import AllocationDecision, MetricsSnapshot
 from allocations.services import DecisionInputs, decision_create, decision_inputs_of
-from obsqra.errors import Conflict
+from obsqra.errors import Conflict, Gone
 
-from obsqra.errors import Gone
-
-from . import _stark, proof_file, statement, submission
+from . import proof_file, statement, submission
 from .models import ProofJob, ProofJobEvent
 from .statement import PublicInputs
 

@@ -5,11 +5,10 @@ public inputs, the risk family yields exactly the scores, the split and the poli
 The model hash is bound through the proof transcript, and the Rust verifier checks it is Poseidon of the parameters.
 """
 
+from obsqra_stark import _stark
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from allocations import risk
-
-from . import _stark
 
 VerificationError = _stark.VerificationError
 PROVER_NAME: str = _stark.PROVER_NAME

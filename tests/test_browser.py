@@ -151,7 +151,7 @@ def test_downloaded_proof_verifies_with_the_command_shown(page, live_server, tmp
     path = tmp_path / download.suggested_filename
     download.save_as(path)
     command = page.locator("pre.command code").inner_text()
-    assert command == f"python -m proofs.verify {download.suggested_filename}"
+    assert command == f"python -m obsqra_stark {download.suggested_filename}"
     result = subprocess.run(
         [sys.executable, *command.split()[1:-1], str(path)], capture_output=True, text=True, cwd=ROOT, timeout=60
     )

@@ -90,7 +90,7 @@ def test_download_is_a_named_proof_file_that_verifies_standalone(api, decision_b
     assert response["Content-Disposition"] == f'attachment; filename="{expected_name}"'
     path = tmp_path / expected_name
     path.write_bytes(response.content)
-    result = subprocess.run([sys.executable, "-m", "proofs.verify", str(path)], capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-m", "obsqra_stark", str(path)], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert created["proof_hash"] in result.stdout
 

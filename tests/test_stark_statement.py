@@ -8,9 +8,10 @@ import sys
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from obsqra_stark import _stark
 
 from allocations import risk
-from proofs import _stark, proof_file
+from proofs import proof_file
 from proofs.statement import PublicInputs, VerificationError, prove, verify
 
 from .conftest import PUBLISHED_EKUBO, PUBLISHED_JEDISWAP, SEPOLIA_METRICS, V1_ELEMENTS, V2_ELEMENTS
@@ -183,7 +184,7 @@ def test_a_canonical_file_with_a_changed_statement_says_what_is_wrong():
 def run_standalone_verifier(path):
     env = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO", "DATABASE"))}
     return subprocess.run(
-        [sys.executable, "-m", "proofs.verify", str(path)], capture_output=True, text=True, env=env, timeout=60
+        [sys.executable, "-m", "obsqra_stark", str(path)], capture_output=True, text=True, env=env, timeout=60
     )
 
 

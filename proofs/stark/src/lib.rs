@@ -25,10 +25,12 @@ pub mod model;
 pub mod options;
 pub mod proof_file;
 pub mod prover;
+pub mod report;
 pub mod statement;
 #[cfg(test)]
 mod tests;
 
+#[cfg(feature = "python")]
 mod python;
 
 use winter_utils::{ByteReader, Deserializable, DeserializationError, Serializable};

@@ -66,6 +66,14 @@ pub const M_LIQ: usize = 2;
 pub const M_AUDIT: usize = 3;
 pub const M_AGE: usize = 4;
 
+/// Policy rules in bit order of the violations mask (allocations.risk.POLICY_RULES).
+pub const POLICY_RULES: [&str; 4] = [
+    "max_single",
+    "min_diversification",
+    "max_volatility",
+    "min_liquidity",
+];
+
 // policy indices (within the 4 policy values)
 pub const POL_MAX_SINGLE: usize = 0;
 pub const POL_MIN_DIV: usize = 1;

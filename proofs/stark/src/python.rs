@@ -187,6 +187,15 @@ fn py_verify_proof_file<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py
     Ok(d)
 }
 
+/// report(data: bytes, as_json: bool = False) -> tuple[bool, str]: the verdict as the
+/// `obsqra-verify` command prints it.
+#[pyfunction]
+#[pyo3(name = "report", signature = (data, as_json = false))]
+fn py_report(py: Python<'_>, data: &[u8], as_json: bool) -> (bool, String) {
+    let data = data.to_vec();
+    py.detach(|| crate::report::report(&data, as_json))
+}
+
 #[pymodule]
 fn _stark(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
@@ -196,10 +205,15 @@ fn _stark(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(py_security, m)?)?;
     m.add_function(wrap_pyfunction!(py_encode_proof_file, m)?)?;
     m.add_function(wrap_pyfunction!(py_verify_proof_file, m)?)?;
+    m.add_function(wrap_pyfunction!(py_report, m)?)?;
     m.add("VerificationError", py.get_type::<VerificationError>())?;
 
     m.add("PUBLIC_INPUT_LEN", PUBLIC_INPUT_LEN)?;
     m.add("PUBLIC_INPUT_NAMES", PyTuple::new(py, PUBLIC_INPUT_NAMES)?)?;
+    m.add(
+        "POLICY_RULES",
+        PyTuple::new(py, crate::model::POLICY_RULES)?,
+    )?;
     m.add("SECURITY", security_dict(py, options::default_security())?)?;
     m.add("PROVER_NAME", crate::PROVER_NAME)?;
     m.add(

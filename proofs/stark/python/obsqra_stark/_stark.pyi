@@ -1,4 +1,4 @@
-"""Type stub for the Rust extension ``proofs._stark`` (crate ``proofs/stark``).
+"""Type stub for the Rust extension ``obsqra_stark._stark`` (crate ``proofs/stark``).
 
 STARK proofs (winterfell 0.13.1, Goldilocks + cubic extension, Blake3-256, one fixed option set with
 128 bits of proven security) that the parameterised risk model turned the public inputs into the
