@@ -96,8 +96,8 @@ def cairo_statement_run(job: ProofJob) -> ProofJob:
     if run.output != expected_output(public_inputs):
         raise StatementMismatch("the Cairo program's output differs from the STARK public inputs")
     job.program_hash = felt_hex(run.program_hash)
-    # The PIE route runs under a bootloader: this is the fact Atlantic registers in Integrity.
-    job.fact_hash = felt_hex(run.bootloaded_integrity_fact_hash())
+    # Atlantic proves the PIE under the SHARP bootloader: this is the fact it registers in Integrity.
+    job.fact_hash = felt_hex(run.integrity_fact_hash)
     job.sharp_fact_hash = felt_hex(run.sharp_fact_hash)
     job.cairo_pie = run.cairo_pie_bytes
     job.cairo_steps = run.n_steps

@@ -8,6 +8,7 @@ as broken JSON, "hang" sleeps past the client's timeout.
 from __future__ import annotations
 
 import email.parser
+import functools
 import email.policy
 import json
 import re
@@ -22,7 +23,7 @@ from starknet_py.hash.utils import verify_message_signature
 from starknet_py.net.client_models import DAMode, ResourceBounds, ResourceBoundsMapping
 from starknet_py.net.models.transaction import InvokeV3
 
-from proofs import cairo_statement, integrity
+from proofs import integrity
 
 HANG_SECONDS = 2.0
 
@@ -616,15 +617,42 @@ class FakeStarknetNode(FakeServer):
         return 200, {"jsonrpc": "2.0", "id": rpc_id, "error": {"code": -32601, "message": "Method not found"}}
 
 
-def pie_integrity_fact(cairo_pie: bytes) -> int:
-    """What Atlantic registers for a PIE: the bootloaded Integrity fact, computed from the PIE alone."""
-    from starkware.cairo.bootloaders.generate_fact import get_program_output
+# Integrity's SHARP_BOOTLOADER_PROGRAM_HASH (HerodotusDev/integrity src/lib_utils.cairo at
+# 4ce9504fdc933171251cf7473b75ab67db5e03b6): the fake's own copy, so it never agrees with proofs.facts by import.
+SHARP_BOOTLOADER_PROGRAM_HASH = 0x5AB580B04E3532B6B18F81CFA654A05E29DD8E2352D88DF1E765A84072DB07
+
+
+@functools.lru_cache(maxsize=8)
+def _pedersen_hash_chain(data: tuple[int, ...], main: int, builtins: tuple[str, ...]) -> int:
     from starkware.cairo.bootloaders.hash_program import HashFunction, compute_program_hash_chain
+    from starkware.cairo.lang.compiler.program import StrippedProgram
+    from starkware.cairo.lang.cairo_constants import DEFAULT_PRIME
+
+    program = StrippedProgram(prime=DEFAULT_PRIME, data=list(data), builtins=list(builtins), main=main)
+    return compute_program_hash_chain(program, HashFunction.PEDERSEN)
+
+
+def task_program_hash(program) -> int:
+    """cairo-lang's Pedersen program hash chain, remembered per program (it takes seconds in Python)."""
+    return _pedersen_hash_chain(tuple(program.data), program.main, tuple(program.builtins))
+
+
+def pie_program_hash(cairo_pie: bytes) -> int:
+    """What Atlantic reports as programHash for a PIE: the task's Pedersen program hash chain."""
     from starkware.cairo.lang.vm.cairo_pie import CairoPie
 
-    pie = CairoPie.deserialize(cairo_pie)
-    child = compute_program_hash_chain(pie.program, HashFunction.POSEIDON)
-    return cairo_statement.bootloaded_integrity_fact_hash(child, get_program_output(pie))
+    return task_program_hash(CairoPie.deserialize(cairo_pie).program)
+
+
+def pie_integrity_fact(cairo_pie: bytes, bootloader_program_hash: int = SHARP_BOOTLOADER_PROGRAM_HASH) -> int:
+    """What Atlantic registers for a PIE, from the PIE alone with cairo-lang: the task under the bootloader."""
+    from starkware.cairo.bootloaders.generate_fact import get_program_output
+    from starkware.cairo.common.poseidon_hash import poseidon_hash_many
+    from starkware.cairo.lang.vm.cairo_pie import CairoPie
+
+    output = get_program_output(CairoPie.deserialize(cairo_pie))
+    bootloader_output = [1, len(output) + 2, pie_program_hash(cairo_pie), *output]
+    return poseidon_hash_many([bootloader_program_hash, poseidon_hash_many(bootloader_output)])
 
 
 class FakeAtlantic(FakeServer):
