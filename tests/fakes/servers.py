@@ -8,13 +8,14 @@ as broken JSON, "hang" sleeps past the client's timeout.
 from __future__ import annotations
 
 import email.parser
-import functools
 import email.policy
+import functools
 import json
 import re
 import socket
 import threading
 import time
+import urllib.parse
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -130,6 +131,9 @@ class FakeServer:
 
 
 SN_SEPOLIA = int.from_bytes(b"SN_SEPOLIA", "big")
+# What Atlantic registers a PIE under (HerodotusDev/atlantic-examples 4867acacf16474f6679e0b46de59f85c3fa77f69,
+# l2-verification-contract/src/lib.cairo get_config), with the layout our statement is proven in.
+ATLANTIC_VERIFIER_CONFIG = integrity.VerifierConfig("recursive_with_poseidon", "keccak_160_lsb", "stone6", "relaxed")
 QUERY_VERSION_BASE = 2**128  # what starknet-py adds to the version of a transaction signed for a fee estimate
 EXECUTE = get_selector_from_name("__execute__")
 PROPOSE_AND_EXECUTE = get_selector_from_name("propose_and_execute_allocation")
@@ -293,7 +297,7 @@ class FakeStarknetNode(FakeServer):
         return page
 
     def register(self, fact_hash: int, security_bits: int = 96, config=None, verification_hash: int | None = None):
-        config = config or integrity.VerifierConfig("recursive_with_poseidon", "keccak_160_lsb", "stone6", "strict")
+        config = config or ATLANTIC_VERIFIER_CONFIG
         if verification_hash is None:
             verification_hash = integrity.verification_hash(fact_hash, config, security_bits)
         with self.lock:
@@ -656,57 +660,135 @@ def pie_integrity_fact(cairo_pie: bytes, bootloader_program_hash: int = SHARP_BO
 
 
 class FakeAtlantic(FakeServer):
-    """POST /atlantic-query (multipart), GET /atlantic-query/{id}; each poll moves one step along ``plan``."""
+    """Herodotus Atlantic as its public clients see it (madara-alliance/madara
+    e67432177060197bb0fb03502f2d07d1194764f5, orchestrator/crates/prover-clients/atlantic-service/src:
+    client.rs, types.rs, lib.rs; docs.herodotus.cloud atlantic-api/x402-payments for 402):
+
+    - POST /atlantic-query (multipart, ``dedupId`` optional) -> {"atlanticQueryId"}; a dedupId already
+      taken by a query that has not FAILED is refused with ATLANTIC_QUERY_WITH_DEDUP_ID_ALREADY_EXISTS;
+      402 with an x402 ``insufficient_credits`` payload when ``credits`` is 0;
+    - GET /atlantic-query/{id} -> {"atlanticQuery", "metadataUrls"}; each poll moves one step along ``plan``;
+    - GET /atlantic-query-by-dedup-id?dedupId= -> {"atlanticQuery"}, 404 when no query has that key.
+
+    A query follows the ``plan`` set when it was made. When DONE it reports programHash and integrityFactHash, computed from the PIE with cairo-lang
+    (``pie_program_hash``, ``pie_integrity_fact``) unless a knob makes it lie, and registers the fact on
+    ``chain`` under ``verifier_config`` at ``security_bits``. ``lose_submit_answers``: that many submissions
+    create their query and then answer 504, as when the answer is lost on the way back.
+    """
 
     def __init__(self, chain: FakeStarknetNode):
         super().__init__()
         self.chain = chain
         self.plan = ["RECEIVED", "IN_PROGRESS", "DONE"]
         self.security_bits = 96  # what the "prover" registers on chain when DONE
+        self.verifier_config = ATLANTIC_VERIFIER_CONFIG
+        self.bootloader_program_hash = SHARP_BOOTLOADER_PROGRAM_HASH
         self.register_on_chain = True
         self.fact_override: int | None = None
+        self.program_hash_override: int | None = None
+        self.credits: int | None = None  # None: unlimited
+        self.lose_submit_answers = 0
         self.error_reason = "Out of memory while proving"
         self.queries: dict[str, dict] = {}
+        self.by_dedup: dict[str, str] = {}
 
     @property
     def submissions(self) -> list[dict]:
         return [r for r in self.requests if r["method"] == "POST" and r["path"] == "/atlantic-query"]
 
+    def _form(self, headers, raw) -> dict:
+        message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+            b"content-type: " + headers["content-type"].encode() + b"\r\n\r\n" + raw
+        )
+        return {
+            part.get_param("name", header="content-disposition"): part.get_payload(decode=True)
+            for part in message.iter_parts()
+        }
+
+    def _submit(self, headers, raw):
+        form = self._form(headers, raw)
+        required = {"declaredJobSize", "pieFile", "layout", "cairoVersion", "cairoVm", "result", "network"}
+        if not required <= set(form):
+            return 400, {"message": f"missing {sorted(required - set(form))}"}
+        if form["declaredJobSize"] not in (b"S", b"M", b"L"):
+            return 400, {"message": "declaredJobSize must be one of S, M, L"}
+        dedup_id = form.get("dedupId", b"").decode()
+        taken = self.queries.get(self.by_dedup.get(dedup_id, ""))
+        if dedup_id and taken and self._status(taken) != "FAILED":
+            return 409, {"message": "ATLANTIC_QUERY_WITH_DEDUP_ID_ALREADY_EXISTS"}
+        if self.credits is not None:
+            if self.credits <= 0:
+                return 402, {"x402Version": 2, "error": "insufficient_credits", "accepts": []}
+            self.credits -= 1
+        query_id = str(uuid.uuid4())
+        self.queries[query_id] = {
+            "id": query_id, "form": form, "plan": list(self.plan), "fact": None, "step": 0, "registered": False,
+        }  # fmt: skip
+        if dedup_id:
+            self.by_dedup[dedup_id] = query_id
+        if self.lose_submit_answers > 0:
+            self.lose_submit_answers -= 1
+            return 504, {"message": "Gateway Timeout"}
+        return 201, {"atlanticQueryId": query_id}
+
+    def _status(self, query: dict) -> str:
+        return query["plan"][min(query["step"], len(query["plan"]) - 1)]
+
+    def _query_body(self, query: dict) -> dict:
+        form, status = query["form"], self._status(query)
+        body = {
+            "id": query["id"],
+            "externalId": None,
+            "status": status,
+            "step": "PROOF_VERIFICATION" if status == "DONE" else "TRACE_GENERATION",
+            "layout": form["layout"].decode(),
+            "declaredJobSize": form["declaredJobSize"].decode(),
+            "jobSize": form["declaredJobSize"].decode(),
+            "cairoVm": form["cairoVm"].decode(),
+            "cairoVersion": form["cairoVersion"].decode(),
+            "result": form["result"].decode(),
+            "network": form["network"].decode(),
+            "steps": ["TRACE_GENERATION", "PROOF_GENERATION", "PROOF_VERIFICATION"],
+            "programHash": None,
+            "integrityFactHash": None,
+            "sharpFactHash": None,
+            "errorReason": None,
+            "submittedByClient": "obsqra-tests",
+            "projectId": "project-0",
+            "createdAt": "2026-01-01T00:00:00.000Z",
+            "completedAt": None,
+            "isJobSizeValid": True,
+        }
+        if status == "DONE":
+            if query["fact"] is None:  # hashed when proven, so a submission is answered at once
+                pie = query["form"]["pieFile"]
+                query["program_hash"] = self.program_hash_override or pie_program_hash(pie)
+                query["fact"] = self.fact_override or pie_integrity_fact(pie, self.bootloader_program_hash)
+            if self.register_on_chain and not query["registered"]:
+                self.chain.register(query["fact"], self.security_bits, self.verifier_config)
+                query["registered"] = True
+            body["programHash"] = f"0x{query['program_hash']:064x}"
+            body["integrityFactHash"] = f"0x{query['fact']:064x}"
+            body["completedAt"] = "2026-01-01T00:09:00.000Z"
+        if status == "FAILED":
+            body["errorReason"] = self.error_reason
+        return body
+
     def route(self, method, path, headers, raw):
-        if method == "POST" and path == "/atlantic-query":
-            message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
-                b"content-type: " + headers["content-type"].encode() + b"\r\n\r\n" + raw
-            )
-            form = {
-                part.get_param("name", header="content-disposition"): part.get_payload(decode=True)
-                for part in message.iter_parts()
-            }
-            required = {"declaredJobSize", "pieFile", "layout", "cairoVersion", "cairoVm", "result", "network"}
-            if not required <= set(form):
-                return 400, {"message": f"missing {sorted(required - set(form))}"}
-            query_id = str(uuid.uuid4())
-            self.queries[query_id] = {"form": form, "fact": None, "step": 0, "registered": False}
-            return 201, {"atlanticQueryId": query_id}
-        match = re.fullmatch(r"/atlantic-query/([0-9a-f-]+)", path)
+        url = urllib.parse.urlsplit(path)
+        if method == "POST" and url.path == "/atlantic-query":
+            return self._submit(headers, raw)
+        if method == "GET" and url.path == "/atlantic-query-by-dedup-id":
+            dedup_id = urllib.parse.parse_qs(url.query).get("dedupId", [""])[0]
+            query = self.queries.get(self.by_dedup.get(dedup_id, ""))
+            if query is None:
+                return 404, {"message": "ATLANTIC_QUERY_NOT_FOUND"}
+            return 200, {"atlanticQuery": self._query_body(query)}
+        match = re.fullmatch(r"/atlantic-query/([0-9a-f-]+)", url.path)
         if method == "GET" and match and match.group(1) in self.queries:
             query = self.queries[match.group(1)]
-            status = self.plan[min(query["step"], len(self.plan) - 1)]
+            body = self._query_body(query)
             query["step"] += 1
-            body = {
-                "id": match.group(1),
-                "status": status,
-                "step": "PROOF_VERIFICATION",
-                "layout": "recursive_with_poseidon",
-            }
-            if status == "DONE":
-                if query["fact"] is None:  # hashed when proven, so a submission is answered at once
-                    query["fact"] = self.fact_override or pie_integrity_fact(query["form"]["pieFile"])
-                if self.register_on_chain and not query["registered"]:
-                    self.chain.register(query["fact"], self.security_bits)
-                    query["registered"] = True
-                body["integrityFactHash"] = f"0x{query['fact']:064x}"
-            if status == "FAILED":
-                body["errorReason"] = self.error_reason
             return 200, {"atlanticQuery": body, "metadataUrls": []}
         return 404, {"message": "not found"}
 
