@@ -173,10 +173,16 @@ class FakeStarknetNode(FakeServer):
     Accounts (``add_account``) run Cairo 1 ``__execute__``: each call to ``risk_engine``'s
     propose_and_execute_allocation is checked like the upstream RiskEngine (owner, facts in the registry,
     approved model) and emits AllocationExecuted; calls elsewhere succeed. Knobs:
-    ``nonces`` (account -> nonce), ``risk_engine`` / ``risk_engine_owner`` (None: anyone),
+    ``nonces`` (account -> its nonce in the latest block), ``risk_engine`` / ``risk_engine_owner`` (None: anyone),
     ``approved_models``, ``revert_on_inclusion`` (a short string a sent transaction reverts with, though its
     estimate passed), ``drop_next`` (that many sends are answered, then forgotten), ``hold_polls`` (a sent
-    transaction stays RECEIVED for that many status polls before it is mined). ``sent`` records every
+    transaction stays RECEIVED for that many status polls before it is mined), ``lagging_polls`` (that many
+    status and receipt reads answer 29, as a node that has not seen the transaction yet), ``mine_on_resend``
+    (a resend of a transaction still in the mempool finds it mined just before).
+
+    A resend of a transaction still in the mempool is answered 59 (DUPLICATE_TX) and one of a mined
+    transaction 52 (invalid nonce), as a real node does (starknet-specs v0.10.2 starknet_write_api.json,
+    errors of starknet_addInvokeTransaction); every error carries the spec's code and message. ``sent`` records every
     accepted send (hash, sender, nonce, calls, outcome).
     """
 
@@ -200,6 +206,8 @@ class FakeStarknetNode(FakeServer):
         self.revert_on_inclusion: str | None = None
         self.drop_next = 0
         self.hold_polls = 0
+        self.lagging_polls = 0
+        self.mine_on_resend = False
         self.sent: list[dict] = []  # every accepted send, dropped ones included
         self.known: dict[int, dict] = {}  # tx hash -> its record (one of ``sent``) while the node has it
         self.decisions = 0  # the RiskEngine's decision counter
@@ -434,7 +442,7 @@ class FakeStarknetNode(FakeServer):
         with self.lock:
             for index, tx in enumerate(params["request"]):
                 if tx.get("type") != "INVOKE" or int(tx["version"], 16) not in (3, QUERY_VERSION_BASE + 3):
-                    raise RpcError(61, "The transaction version is not supported")
+                    raise RpcError(61, "the transaction version is not supported")
                 sender = int(tx["sender_address"], 16)
                 calls = self._decode_calls(_felts(tx["calldata"]))
                 if sender not in self.accounts:
@@ -459,7 +467,7 @@ class FakeStarknetNode(FakeServer):
     def _add_invoke(self, params: dict) -> dict:
         tx = params["invoke_transaction"]
         if tx.get("type", "INVOKE") != "INVOKE" or int(tx["version"], 16) != 3:
-            raise RpcError(61, "The transaction version is not supported")
+            raise RpcError(61, "the transaction version is not supported")
         invoke = self._invoke_from_wire(tx)
         tx_hash = invoke.calculate_hash(SN_SEPOLIA)
         sender, calls = invoke.sender_address, self._decode_calls(invoke.calldata)
@@ -467,7 +475,13 @@ class FakeStarknetNode(FakeServer):
             if sender not in self.accounts:
                 not_deployed = f"Requested contract address {hex(sender)} is not deployed."
                 raise RpcError(55, "Account validation failed", not_deployed)
-            nonce = self.nonces[sender]
+            known = self.known.get(tx_hash)
+            if known is not None and known["block"] is None and self.mine_on_resend:
+                self._mine(known)
+            if known is not None and known["block"] is None:
+                raise RpcError(59, "A transaction with the same hash already exists in the mempool")
+            pending = sum(1 for r in self.known.values() if r["sender"] == sender and r["block"] is None)
+            nonce = self.nonces[sender] + pending
             if invoke.nonce != nonce:
                 got = f"Account nonce: {hex(nonce)}; got: {hex(invoke.nonce)}."
                 raise RpcError(52, "Invalid transaction nonce", got)
@@ -475,7 +489,7 @@ class FakeStarknetNode(FakeServer):
             bounds = invoke.resource_bounds
             for resource, bound in zip(GAS_PRICES, (bounds.l1_gas, bounds.l2_gas, bounds.l1_data_gas)):
                 if bound.max_amount < gas[resource] or bound.max_price_per_unit < GAS_PRICES[resource]:
-                    raise RpcError(53, "The transaction's resources don't cover validation or the minimal fee")
+                    raise RpcError(53, "The transaction's resources don't cover validation or the minimal transaction fee")
             if not self._signed(tx_hash, invoke.signature, self.accounts[sender]):
                 raise RpcError(55, "Account validation failed", "Invalid signature")
             record = {
@@ -497,7 +511,6 @@ class FakeStarknetNode(FakeServer):
                 self.drop_next -= 1
                 record["outcome"] = "dropped"
             else:
-                self.nonces[sender] += 1
                 self.known[tx_hash] = record
                 if not record["held"]:
                     self._mine(record)
@@ -515,6 +528,7 @@ class FakeStarknetNode(FakeServer):
     def _mine(self, record: dict) -> None:
         """Executes a received transaction in a new block (lock held)."""
         self.block += 1
+        self.nonces[record["sender"]] += 1
         block = record["block"] = self.block
         reason, events = self._execute(record["sender"], self._decode_calls(record["calldata"]), block, dry=False)
         record["outcome"], record["revert_reason"] = ("reverted", reason) if reason else ("succeeded", None)
@@ -532,6 +546,9 @@ class FakeStarknetNode(FakeServer):
     def _transaction_status(self, params: dict) -> dict:
         with self.lock:
             record = self.known.get(int(params["transaction_hash"], 16))
+            if record is not None and self.lagging_polls > 0:
+                self.lagging_polls -= 1
+                record = None
             if record is None:
                 raise RpcError(29, "Transaction hash not found")
             if record["block"] is None:
