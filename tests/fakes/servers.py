@@ -25,6 +25,7 @@ from starknet_py.net.client_models import DAMode, ResourceBounds, ResourceBounds
 from starknet_py.net.models.transaction import InvokeV3
 
 from proofs import integrity
+from tests.fakes import atlantic_schemas, rpc_schemas
 
 HANG_SECONDS = 2.0
 
@@ -211,6 +212,11 @@ class FakeStarknetNode(FakeServer):
         self.sent: list[dict] = []  # every accepted send, dropped ones included
         self.known: dict[int, dict] = {}  # tx hash -> its record (one of ``sent``) while the node has it
         self.decisions = 0  # the RiskEngine's decision counter
+        self.violations: list[str] = []  # answers the spec does not allow (tests/fakes/rpc_schemas.py)
+
+    def stop(self):
+        super().stop()
+        assert not self.violations, "the fake node answered what the spec does not allow:\n" + "\n".join(self.violations)
 
     def add_account(self, address: int, public_key: int) -> None:
         """A deployed Cairo 1 account whose signatures are checked against ``public_key``."""
@@ -583,6 +589,14 @@ class FakeStarknetNode(FakeServer):
             return receipt
 
     def route(self, method, path, headers, raw):
+        """Every answer is checked against the spec's schemas; ``violations`` keeps what is not allowed."""
+        status, body = self._rpc(raw)
+        found = rpc_schemas.problems(json.loads(raw)["method"], body)
+        with self.lock:
+            self.violations += found
+        return status, body
+
+    def _rpc(self, raw):
         request = json.loads(raw)
         rpc_id, name, params = request.get("id"), request["method"], request.get("params") or {}
 
@@ -708,6 +722,7 @@ class FakeAtlantic(FakeServer):
         self.error_reason = "Out of memory while proving"
         self.queries: dict[str, dict] = {}
         self.by_dedup: dict[str, str] = {}
+        self.violations: list[str] = []  # answers its clients would not decode (tests/fakes/atlantic_schemas.py)
 
     @property
     def submissions(self) -> list[dict]:
@@ -791,7 +806,23 @@ class FakeAtlantic(FakeServer):
             body["errorReason"] = self.error_reason
         return body
 
+    def stop(self):
+        super().stop()
+        assert not self.violations, "the fake Atlantic answered what its clients do not decode:\n" + "\n".join(
+            self.violations
+        )
+
     def route(self, method, path, headers, raw):
+        """Every successful answer is checked against the schemas Atlantic's clients decode."""
+        status, body = self._route(method, path, headers, raw)
+        if 200 <= status < 300:
+            url = urllib.parse.urlsplit(path).path
+            kind = "submit" if method == "POST" else "lookup" if url.endswith("by-dedup-id") else "poll"
+            with self.lock:
+                self.violations += atlantic_schemas.problems(kind, body)
+        return status, body
+
+    def _route(self, method, path, headers, raw):
         url = urllib.parse.urlsplit(path)
         if method == "POST" and url.path == "/atlantic-query":
             return self._submit(headers, raw)
