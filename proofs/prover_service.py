@@ -110,6 +110,10 @@ def pie_zip(cairo_pie: bytes) -> bytes:
     return cairo_pie
 
 
+# What Atlantic answers to a second query under a dedupId that a query which has not failed holds.
+DEDUP_ID_TAKEN = "ATLANTIC_QUERY_WITH_DEDUP_ID_ALREADY_EXISTS"
+
+
 class AtlanticClient:
     """Herodotus Atlantic: POST /atlantic-query, GET /atlantic-query/{id}, GET /atlantic-query-by-dedup-id.
 
@@ -158,9 +162,15 @@ class AtlanticClient:
         }
         files = {"pieFile": ("pie.zip", pie_zip(cairo_pie), "application/zip")}
         with self._client() as client:
-            body = _request(
-                client, "POST", f"{self.base_url}/atlantic-query", "Atlantic submit", data=form, files=files
-            )
+            try:
+                body = _request(
+                    client, "POST", f"{self.base_url}/atlantic-query", "Atlantic submit", data=form, files=files
+                )
+            except ProverServiceError as exc:
+                if isinstance(exc, RetryableProverServiceError) or DEDUP_ID_TAKEN not in str(exc):
+                    raise
+                # A query under our key exists though the lookup missed it: the next lookup finds it.
+                raise RetryableProverServiceError(f"Atlantic submit: {DEDUP_ID_TAKEN}") from exc
         query_id = body.get("atlanticQueryId")
         if not isinstance(query_id, str) or not query_id:
             raise RetryableProverServiceError(f"Atlantic submit: no atlanticQueryId in {sorted(body)}")

@@ -188,7 +188,8 @@ def submit_to_prover_service(job_id) -> ProofJob | None:
                     next_poll_at=None,
                 )  # fmt: skip
             # The next round looks the query up by its dedupId before sending anything again.
-            doubt = " (the service may have created the query: it is looked up by dedupId first)" if exc.maybe_processed else ""
+            doubt = " (the service may have created the query: it is looked up by dedupId first)"
+            doubt = doubt if exc.maybe_processed else ""
             _note(job, f"submit: {exc}{doubt}", delay=_backoff(job.poll_failures))
             return job
         except ProverServiceError as exc:

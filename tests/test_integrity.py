@@ -42,7 +42,8 @@ def dead_url() -> str:
 def test_verification_hash_matches_an_independent_poseidon():
     from starkware.cairo.common.poseidon_hash import poseidon_hash_many
 
-    short = [int.from_bytes(s.encode(), "big") for s in ("recursive_with_poseidon", "keccak_160_lsb", "stone6", "relaxed")]
+    names = ("recursive_with_poseidon", "keccak_160_lsb", "stone6", "relaxed")
+    short = [int.from_bytes(s.encode(), "big") for s in names]
     expected = poseidon_hash_many([FACT, poseidon_hash_many(short), 96])
     assert integrity.verification_hash(FACT, CONFIG, 96) == expected
 

@@ -6,6 +6,7 @@ real django-q2 cluster subprocess, and the durable poll schedule is fired by cal
 own scheduler, which its sentinel otherwise does every ~30 s.
 """
 
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -152,6 +153,18 @@ def test_a_submit_whose_answer_is_lost_is_found_by_its_dedup_id_and_never_paid_t
     assert "found by its dedupId" in job.events.last().detail
     assert len(fakes.atlantic.submissions) == 1
     assert drive(job).status == "verified"
+
+
+@pytest.mark.django_db
+def test_a_dedup_id_already_taken_is_followed_once_the_lookup_finds_it(fakes, decided_job):
+    fakes.atlantic.lose_submit_answers, fakes.atlantic.lagging_lookups = 1, 1
+    job = decided_job()
+    submission.submit_to_prover_service(job.pk)  # created, answer lost
+    submission.submit_to_prover_service(job.pk)  # the lookup misses it, the service refuses the key
+    job.refresh_from_db()
+    assert job.status == "generated" and "ATLANTIC_QUERY_WITH_DEDUP_ID_ALREADY_EXISTS" in job.last_poll_error
+    job = drive(job)
+    assert job.status == "verified" and len(fakes.atlantic.queries) == 1
 
 
 @pytest.mark.django_db
@@ -306,10 +319,10 @@ def test_atlantic_reporting_another_program_hash_fails_loudly_with_both_values(f
     "lie",
     [
         {"security_bits": 95},
-        {"verifier_config": ATLANTIC_VERIFIER_CONFIG.__class__("recursive", "keccak_160_lsb", "stone6", "relaxed")},
-        {"verifier_config": ATLANTIC_VERIFIER_CONFIG.__class__("recursive_with_poseidon", "keccak_248_lsb", "stone6", "relaxed")},
-        {"verifier_config": ATLANTIC_VERIFIER_CONFIG.__class__("recursive_with_poseidon", "keccak_160_lsb", "stone5", "relaxed")},
-        {"verifier_config": ATLANTIC_VERIFIER_CONFIG.__class__("recursive_with_poseidon", "keccak_160_lsb", "stone6", "strict")},
+        {"verifier_config": dataclasses.replace(ATLANTIC_VERIFIER_CONFIG, layout="recursive")},
+        {"verifier_config": dataclasses.replace(ATLANTIC_VERIFIER_CONFIG, hasher="keccak_248_lsb")},
+        {"verifier_config": dataclasses.replace(ATLANTIC_VERIFIER_CONFIG, stone_version="stone5")},
+        {"verifier_config": dataclasses.replace(ATLANTIC_VERIFIER_CONFIG, memory_verification="strict")},
     ],
     ids=["95-bits", "layout", "hasher", "stone-version", "memory"],
 )
@@ -341,8 +354,16 @@ def test_the_testnet_l1_registry_is_the_sepolia_verifier_cairo_lang_names(settin
 @pytest.mark.parametrize(
     "network,integrity_registry,gps_registry",
     [
-        ("TESTNET", "0x4ce7851f00b6c3289674841fd7a1b96b6fd41ed1edc248faccd672c26371b8c", "0x07ec0D28e50322Eb0C159B9090ecF3aeA8346DFe"),
-        ("MAINNET", "0xcc63a1e8e7824642b89fa6baf996b8ed21fa4707be90ef7605570ca8e4f00b", "0x47312450B3Ac8b5b8e247a6bB6d523e7605bDb60"),
+        (
+            "TESTNET",
+            "0x4ce7851f00b6c3289674841fd7a1b96b6fd41ed1edc248faccd672c26371b8c",
+            "0x07ec0D28e50322Eb0C159B9090ecF3aeA8346DFe",
+        ),
+        (
+            "MAINNET",
+            "0xcc63a1e8e7824642b89fa6baf996b8ed21fa4707be90ef7605570ca8e4f00b",
+            "0x47312450B3Ac8b5b8e247a6bB6d523e7605bDb60",
+        ),
     ],
 )
 def test_the_registries_follow_the_network(network, integrity_registry, gps_registry):
@@ -360,7 +381,9 @@ def test_the_registries_follow_the_network(network, integrity_registry, gps_regi
 @pytest.mark.parametrize("name,value", [("ATLANTIC_JOB_SIZE", "XS"), ("ATLANTIC_NETWORK", "SEPOLIA")])
 def test_a_setting_outside_what_atlantic_accepts_is_refused_at_start(name, value):
     env = {**os.environ, name: value, "DJANGO_SETTINGS_MODULE": "obsqra.settings"}
-    out = subprocess.run([sys.executable, "-c", "import django; django.setup()"], env=env, capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"], env=env, capture_output=True, text=True
+    )
     assert out.returncode != 0 and f"{name} must be" in out.stderr
 
 

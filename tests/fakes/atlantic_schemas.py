@@ -49,7 +49,9 @@ ATLANTIC_QUERY = {
     "required": ["id", "status", "steps", "submittedByClient", "projectId", "createdAt", "isJobSizeValid"],
 }
 ANSWERS = {
-    "submit": {"type": "object", "properties": {"atlanticQueryId": {"type": "string"}}, "required": ["atlanticQueryId"]},
+    "submit": {
+        "type": "object", "properties": {"atlanticQueryId": {"type": "string"}}, "required": ["atlanticQueryId"],
+    },  # fmt: skip
     "poll": {
         "type": "object",
         "properties": {"atlanticQuery": ATLANTIC_QUERY, "metadataUrls": {"type": "array", "items": {"type": "string"}}},

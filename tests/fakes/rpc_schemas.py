@@ -100,7 +100,9 @@ INVOKE_TXN_RECEIPT_WITH_BLOCK_INFO = {
         {
             "oneOf": [
                 _object({"execution_status": {"type": "string", "enum": ["SUCCEEDED"]}}),
-                _object({"execution_status": {"type": "string", "enum": ["REVERTED"]}, "revert_reason": {"type": "string"}}),
+                _object(
+                    {"execution_status": {"type": "string", "enum": ["REVERTED"]}, "revert_reason": {"type": "string"}}
+                ),
             ]
         },
         _object({"block_hash": FELT, "block_number": BLOCK_NUMBER}, required=["block_number"]),

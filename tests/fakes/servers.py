@@ -216,7 +216,9 @@ class FakeStarknetNode(FakeServer):
 
     def stop(self):
         super().stop()
-        assert not self.violations, "the fake node answered what the spec does not allow:\n" + "\n".join(self.violations)
+        assert not self.violations, "the fake node answered what the spec does not allow:\n" + "\n".join(
+            self.violations
+        )
 
     def add_account(self, address: int, public_key: int) -> None:
         """A deployed Cairo 1 account whose signatures are checked against ``public_key``."""
@@ -495,7 +497,9 @@ class FakeStarknetNode(FakeServer):
             bounds = invoke.resource_bounds
             for resource, bound in zip(GAS_PRICES, (bounds.l1_gas, bounds.l2_gas, bounds.l1_data_gas)):
                 if bound.max_amount < gas[resource] or bound.max_price_per_unit < GAS_PRICES[resource]:
-                    raise RpcError(53, "The transaction's resources don't cover validation or the minimal transaction fee")
+                    raise RpcError(
+                        53, "The transaction's resources don't cover validation or the minimal transaction fee"
+                    )
             if not self._signed(tx_hash, invoke.signature, self.accounts[sender]):
                 raise RpcError(55, "Account validation failed", "Invalid signature")
             record = {
@@ -696,15 +700,17 @@ class FakeAtlantic(FakeServer):
     client.rs, types.rs, lib.rs; docs.herodotus.cloud atlantic-api/x402-payments for 402):
 
     - POST /atlantic-query (multipart, ``dedupId`` optional) -> {"atlanticQueryId"}; a dedupId already
-      taken by a query that has not FAILED is refused with ATLANTIC_QUERY_WITH_DEDUP_ID_ALREADY_EXISTS;
-      402 with an x402 ``insufficient_credits`` payload when ``credits`` is 0;
+      taken by a query that has not FAILED is refused with ATLANTIC_QUERY_WITH_DEDUP_ID_ALREADY_EXISTS
+      (the message public clients match; its HTTP status is not published, 409 here); 402 with an x402
+      ``insufficient_credits`` payload when ``credits`` is 0;
     - GET /atlantic-query/{id} -> {"atlanticQuery", "metadataUrls"}; each poll moves one step along ``plan``;
     - GET /atlantic-query-by-dedup-id?dedupId= -> {"atlanticQuery"}, 404 when no query has that key.
 
-    A query follows the ``plan`` set when it was made. When DONE it reports programHash and integrityFactHash, computed from the PIE with cairo-lang
-    (``pie_program_hash``, ``pie_integrity_fact``) unless a knob makes it lie, and registers the fact on
-    ``chain`` under ``verifier_config`` at ``security_bits``. ``lose_submit_answers``: that many submissions
-    create their query and then answer 504, as when the answer is lost on the way back.
+    A query follows the ``plan`` set when it was made. When DONE it reports programHash and
+    integrityFactHash, computed from the PIE with cairo-lang (``pie_program_hash``, ``pie_integrity_fact``)
+    unless a knob makes it lie, and registers the fact on ``chain`` under ``verifier_config`` at
+    ``security_bits``. ``lose_submit_answers``: that many submissions create their query and then answer
+    504, as when the answer is lost on the way back; ``lagging_lookups``: that many lookups miss it.
     """
 
     def __init__(self, chain: FakeStarknetNode):
@@ -719,6 +725,7 @@ class FakeAtlantic(FakeServer):
         self.program_hash_override: int | None = None
         self.credits: int | None = None  # None: unlimited
         self.lose_submit_answers = 0
+        self.lagging_lookups = 0  # that many lookups answer 404 though a query holds the dedupId
         self.error_reason = "Out of memory while proving"
         self.queries: dict[str, dict] = {}
         self.by_dedup: dict[str, str] = {}
@@ -829,6 +836,9 @@ class FakeAtlantic(FakeServer):
         if method == "GET" and url.path == "/atlantic-query-by-dedup-id":
             dedup_id = urllib.parse.parse_qs(url.query).get("dedupId", [""])[0]
             query = self.queries.get(self.by_dedup.get(dedup_id, ""))
+            if query is not None and self.lagging_lookups > 0:
+                self.lagging_lookups -= 1
+                query = None
             if query is None:
                 return 404, {"message": "ATLANTIC_QUERY_NOT_FOUND"}
             return 200, {"atlanticQuery": self._query_body(query)}
