@@ -56,6 +56,9 @@ def test_the_proof_page_names_the_verifier_config_that_matched(fakes, decided_jo
     job = drive(decided_job())
     page = client.get(f"/proofs/{job.pk}/").content.decode()
     assert "recursive_with_poseidon:keccak_160_lsb:stone6:relaxed</span> at 96 security bits" in page
+    recipe = page[page.index('id="fact-recipe"') :]
+    assert "0x005ab580b04e3532b6b18f81cfa654a05e29dd8e2352d88df1e765a84072db07" in recipe
+    assert "<code>recursive_with_poseidon:keccak_160_lsb:stone6:relaxed</code>" in recipe and "at least 96" in recipe
 
 
 @pytest.mark.django_db
