@@ -8,7 +8,6 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 from django_htmx.http import HttpResponseStopPolling
 
-from allocations.risk import felt_hex
 from obsqra.errors import Conflict
 from obsqra.paging import page_of
 
@@ -51,7 +50,7 @@ def proof_detail(request, job_id):
         "statement": PublicInputs.model_validate(job.public_inputs) if job.public_inputs else None,
         "accepted_configs": settings.INTEGRITY_VERIFIER_CONFIGS,
         "min_security_bits": settings.INTEGRITY_MIN_SECURITY_BITS,
-        "sharp_bootloader_program_hash": felt_hex(facts.SHARP_BOOTLOADER_PROGRAM_HASH),
+        "sharp_bootloader_program_hash": facts.SHARP_BOOTLOADER_PROGRAM_HASH,
     }
     return render(request, "proofs/proof_detail.html", context)
 
