@@ -4,7 +4,9 @@ A decision is executed at most once at a time: it is claimed (status executing) 
 its transaction is signed and stored as an Execution, and only then sent. Followers (the worker
 task right after sending, then the schedule) look at the transaction by hash: a receipt settles it,
 a transaction no node knows is resent as is until its nonce is used by another transaction or
-EXECUTION_TIMEOUT passes, and then it never landed and the decision can be executed again.
+EXECUTION_TIMEOUT passes, and then it never landed and the decision can be executed again. A node's
+refusal of a resend never frees the decision by itself: 59 (already in its mempool) means sent, and
+after 52 (nonce) the status of our own hash decides, so a decision is never executed twice.
 """
 
 import logging
@@ -152,8 +154,11 @@ def execution_start(*, decision_id: int) -> Execution:
 
 
 def _send(execution: Execution) -> str:
-    """Hands the stored signed transaction to a node. A refusal means it never lands: the attempt is
-    dropped and the node's reason returned ('' otherwise)."""
+    """Hands the stored signed transaction to a node; the node's reason when the attempt ended dropped.
+
+    A refusal that may hide a transaction which landed or will land never drops it: 59 (the node has
+    it already) means it was sent; 52 (nonce) means the status of our own hash decides.
+    """
     try:
         _, node = _on_chain(
             lambda client: risk_engine.send_execution(client, execution.transaction, int(execution.tx_hash, 16))
@@ -162,11 +167,53 @@ def _send(execution: Execution) -> str:
         # Maybe sent, maybe not: the follower asks by hash and resends.
         Execution.objects.filter(pk=execution.pk).update(error=f"sending: no node answered: {exc}")
         return ""
+    except risk_engine.AlreadyReceived as exc:
+        Execution.objects.filter(pk=execution.pk).update(error=f"already with the node, following it: {exc}")
+        return ""
+    except risk_engine.NonceRefused as exc:
+        return _after_nonce_refusal(execution, str(exc))
     except risk_engine.Refused as exc:
         _drop(execution, f"refused by the node: {exc}")
         return str(exc)
     Execution.objects.filter(pk=execution.pk).update(sends=F("sends") + 1, node=node, error="")
     return ""
+
+
+def _after_nonce_refusal(execution: Execution, reason: str) -> str:
+    """Our own transaction may be what used the nonce: its status settles it, never the refusal alone."""
+    try:
+        progress, node = _read_progress(execution)
+    except chain.ChainUnavailable as exc:
+        Execution.objects.filter(pk=execution.pk).update(error=f"{reason}; its status: no node answered: {exc}")
+        return ""
+    _settle(execution, progress, node, resend=False, note=reason)
+    execution.refresh_from_db()
+    return execution.error if execution.status == Execution.Status.DROPPED else ""
+
+
+def _read_progress(execution: Execution) -> tuple[risk_engine.Progress, str]:
+    return _on_chain(
+        lambda client: risk_engine.read_progress(
+            client, tx_hash=int(execution.tx_hash, 16), sender=int(execution.sender, 16)
+        )
+    )
+
+
+def _settle(execution: Execution, progress: risk_engine.Progress, node: str, *, resend: bool, note: str = "") -> None:
+    """What one look at the transaction means: landed, never landing (dropped), or still to follow."""
+    if progress.state in ("succeeded", "reverted"):
+        _land(execution, progress, node)
+    elif progress.state == "unknown":
+        age = timezone.now() - execution.created_at
+        if progress.account_nonce > execution.nonce:
+            _drop(execution, f"nonce {execution.nonce} was used by another transaction of the account")
+        elif age > timedelta(seconds=settings.EXECUTION_TIMEOUT):
+            # Its nonce is still free: whatever executes the decision next takes it, so at most one lands.
+            _drop(execution, f"no node knew the transaction {age.total_seconds():.0f} s after it was signed")
+        elif resend:
+            _send(execution)
+        elif note:
+            Execution.objects.filter(pk=execution.pk).update(error=f"{note}; no node knows it yet: following it")
 
 
 def _drop(execution: Execution, reason: str) -> None:
@@ -211,26 +258,12 @@ def execution_follow(execution_id: int) -> Execution:
         if execution is None:
             return Execution.objects.get(pk=execution_id)
         try:
-            progress, node = _on_chain(
-                lambda client: risk_engine.read_progress(
-                    client, tx_hash=int(execution.tx_hash, 16), sender=int(execution.sender, 16)
-                )
-            )
+            progress, node = _read_progress(execution)
         except chain.ChainUnavailable as exc:
             execution.error = f"following: no node answered: {exc}"
             execution.save(update_fields=["error"])
             return execution
-        if progress.state in ("succeeded", "reverted"):
-            _land(execution, progress, node)
-        elif progress.state == "unknown":
-            age = timezone.now() - execution.created_at
-            if progress.account_nonce > execution.nonce:
-                _drop(execution, f"nonce {execution.nonce} was used by another transaction of the account")
-            elif age > timedelta(seconds=settings.EXECUTION_TIMEOUT):
-                # Its nonce is still free: whatever executes the decision next takes it, so at most one lands.
-                _drop(execution, f"no node knew the transaction {age.total_seconds():.0f} s after it was signed")
-            else:
-                _send(execution)
+        _settle(execution, progress, node, resend=True)
         execution.refresh_from_db()
         return execution
 

@@ -30,9 +30,12 @@ from . import risk
 
 PROPOSE_AND_EXECUTE = get_selector_from_name("propose_and_execute_allocation")
 
-# JSON-RPC error codes (Starknet spec) that carry a meaning for us.
+# JSON-RPC error codes (starknet-specs v0.10.2, api/starknet_api_openrpc.json and starknet_write_api.json)
+# that carry a meaning for us.
 TRANSACTION_HASH_NOT_FOUND = 29
 TRANSACTION_EXECUTION_ERROR = 41
+INVALID_TRANSACTION_NONCE = 52
+DUPLICATE_TX = 59
 
 
 class WouldRevert(Exception):
@@ -44,7 +47,16 @@ class WouldRevert(Exception):
 
 
 class Refused(Exception):
-    """The node refused the transaction (bad nonce, failed validation, no funds): it never landed."""
+    """The node refused the transaction (failed validation, no funds, unsupported version): it never landed."""
+
+
+class AlreadyReceived(Exception):
+    """59 DUPLICATE_TX: the node already holds this very transaction in its mempool, so it was sent."""
+
+
+class NonceRefused(Exception):
+    """52 INVALID_TRANSACTION_NONCE: the nonce is not the account's next one, which it also is not once this
+    very transaction has landed; only the status of its hash tells which."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -209,9 +221,15 @@ async def send_execution(client: FullNodeClient, transaction: dict, tx_hash: int
     try:
         sent = await client.send_transaction(_invoke_from_wire(transaction))
     except ClientError as exc:
-        if _client_error_code(exc) is None or _client_error_code(exc) >= 500:
+        code = _client_error_code(exc)
+        if code is None or code >= 500:
             raise
-        raise Refused(f"{exc.message} (code {exc.code})" + (f": {exc.data}" if exc.data else "")) from None
+        reason = f"{exc.message} (code {exc.code})" + (f": {exc.data}" if exc.data else "")
+        if code == DUPLICATE_TX:
+            raise AlreadyReceived(reason) from None
+        if code == INVALID_TRANSACTION_NONCE:
+            raise NonceRefused(reason) from None
+        raise Refused(reason) from None
     if sent.transaction_hash != tx_hash:
         raise Refused(f"node answered transaction hash {hex(sent.transaction_hash)}, the signed one is {hex(tx_hash)}")
 

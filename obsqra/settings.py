@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -131,7 +132,11 @@ PROVER_SERVICE = env.str("PROVER_SERVICE", default="")
 ATLANTIC_URL = env.str("ATLANTIC_URL", default="https://atlantic.api.herodotus.cloud")
 ATLANTIC_API_KEY = env.str("ATLANTIC_API_KEY", default="")  # only ever sent as the api-key header
 ATLANTIC_NETWORK = env.str("ATLANTIC_NETWORK", default="TESTNET")  # TESTNET | MAINNET
-ATLANTIC_JOB_SIZE = env.str("ATLANTIC_JOB_SIZE", default="XS")  # XS | S | M | L
+if ATLANTIC_NETWORK not in ("TESTNET", "MAINNET"):
+    raise ImproperlyConfigured(f"ATLANTIC_NETWORK must be TESTNET or MAINNET, not {ATLANTIC_NETWORK!r}")
+ATLANTIC_JOB_SIZE = env.str("ATLANTIC_JOB_SIZE", default="S")  # the sizes Atlantic documents: S | M | L
+if ATLANTIC_JOB_SIZE not in ("S", "M", "L"):
+    raise ImproperlyConfigured(f"ATLANTIC_JOB_SIZE must be S, M or L, not {ATLANTIC_JOB_SIZE!r}")
 SHARP_GATEWAY_URL = env.str("SHARP_GATEWAY_URL", default="")
 PROVER_HTTP_TIMEOUT = env.float("PROVER_HTTP_TIMEOUT", default=30.0)
 # Polling: one durable schedule; each run polls due jobs once. Seconds may be fractions (tests).
@@ -140,10 +145,20 @@ PROOF_POLL_BATCH = env.int("PROOF_POLL_BATCH", default=20)
 PROOF_RETRY_MAX_SECONDS = env.float("PROOF_RETRY_MAX_SECONDS", default=900.0)
 PROOF_SUBMIT_MAX_ATTEMPTS = env.int("PROOF_SUBMIT_MAX_ATTEMPTS", default=8)
 PROOF_VERIFICATION_TIMEOUT = env.float("PROOF_VERIFICATION_TIMEOUT", default=3600.0)
+# Integrity's FactRegistry on the Starknet network ATLANTIC_NETWORK names (Integrity src/lib_utils.cairo).
 INTEGRITY_FACT_REGISTRY_ADDRESS = env.str(
-    "INTEGRITY_FACT_REGISTRY_ADDRESS", default="0x4ce7851f00b6c3289674841fd7a1b96b6fd41ed1edc248faccd672c26371b8c"
+    "INTEGRITY_FACT_REGISTRY_ADDRESS",
+    default={
+        "TESTNET": "0x4ce7851f00b6c3289674841fd7a1b96b6fd41ed1edc248faccd672c26371b8c",
+        "MAINNET": "0xcc63a1e8e7824642b89fa6baf996b8ed21fa4707be90ef7605570ca8e4f00b",
+    }[ATLANTIC_NETWORK],
 )
 INTEGRITY_MIN_SECURITY_BITS = env.int("INTEGRITY_MIN_SECURITY_BITS", default=96)
+# The verifier configurations (layout:hasher:stone_version:memory_verification) a verification of our
+# fact must have: by default the one Atlantic registers a PIE of our statement's layout under.
+INTEGRITY_VERIFIER_CONFIGS = env.list(
+    "INTEGRITY_VERIFIER_CONFIGS", default=["recursive_with_poseidon:keccak_160_lsb:stone6:relaxed"]
+)
 STARKNET_RPC_TIMEOUT = env.float("STARKNET_RPC_TIMEOUT", default=15.0)
 VERIFICATION_WEBHOOK_URL = env.str("VERIFICATION_WEBHOOK_URL", default="")
 VERIFICATION_WEBHOOK_SECRET = env.str("VERIFICATION_WEBHOOK_SECRET", default="")
@@ -151,7 +166,14 @@ VERIFICATION_WEBHOOK_MAX_ATTEMPTS = env.int("VERIFICATION_WEBHOOK_MAX_ATTEMPTS",
 VERIFICATION_WEBHOOK_RETRY_SECONDS = env.float("VERIFICATION_WEBHOOK_RETRY_SECONDS", default=60.0)
 # SHARP jobs settle on Ethereum: their keccak fact is checked with GpsFactRegistry.isValid over these.
 ETHEREUM_RPC_URLS = env.list("ETHEREUM_RPC_URLS", default=[])
-SHARP_FACT_REGISTRY_ADDRESS = env.str("SHARP_FACT_REGISTRY_ADDRESS", default="0x47312450B3Ac8b5b8e247a6bB6d523e7605bDb60")
+# GpsFactRegistry of the network: Sepolia's is cairo-lang's sharp/config.json verifier_address.
+SHARP_FACT_REGISTRY_ADDRESS = env.str(
+    "SHARP_FACT_REGISTRY_ADDRESS",
+    default={
+        "TESTNET": "0x07ec0D28e50322Eb0C159B9090ecF3aeA8346DFe",
+        "MAINNET": "0x47312450B3Ac8b5b8e247a6bB6d523e7605bDb60",
+    }[ATLANTIC_NETWORK],
+)
 
 # ---------------------------------------------------------------------------------------------
 # Starknet event indexer (allocations.services.chain_events_index, schedule allocations.index_events).

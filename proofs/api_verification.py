@@ -68,6 +68,7 @@ class FactCheckOut(Schema):
     fact_hash: str
     verified: bool
     min_security_bits: int
+    accepted_verifier_configs: list[VerifierConfigOut]
     block_number: int
     node_url: str
     verifications: list[FoundVerificationOut]

@@ -6,21 +6,18 @@ output segment (41 felts, layout in ``OUTPUT_*`` below). A fact over (program ha
 binds the model, the inputs and the decision.
 
 Pure Python, no Django: a standalone verifier imports this module. It needs ``cairo-lang``
-(0.14.0.1) and nothing from the project.
+(0.14.0.1) and proofs.facts, nothing else of the project.
 
-Two ways the same program is proven, and the hashes that name it in each:
+Two ways the same program is proven; proofs.facts computes the facts of both:
 
-* Directly, in proof mode (Stone locally or Atlantic from a trace, verified by Integrity on
-  Starknet). Integrity's Cairo 0 verifier hashes the program segment of the public memory,
-  which is exactly ``program.data`` of the proof-mode compilation: ``program_hash =
-  poseidon_hash_many(program.data)`` and ``fact = poseidon_hash(program_hash,
-  poseidon_hash_many(output))`` (``CairoRun.program_hash``, ``CairoRun.integrity_fact_hash``).
-* Through a bootloader, from the Cairo PIE (what Atlantic's and SHARP's ``pieFile`` queries take).
-  The bootloader names the child by ``compute_program_hash_chain`` (a hash over
-  ``[0, main, n_builtins, *builtins, *data]``), Poseidon for Integrity's bootloaded facts
-  (``CairoRun.bootloader_program_hash``, ``bootloaded_integrity_fact_hash``) and Pedersen for
-  SHARP's L1 facts (``CairoRun.pedersen_program_hash``, ``CairoRun.sharp_fact_hash``, computed by
-  cairo-lang's own ``get_cairo_pie_fact_info``).
+* Through the SHARP bootloader, from the Cairo PIE (what Atlantic's ``pieFile`` queries take and
+  what it registers in Integrity). The bootloader names the task by cairo-lang's Pedersen
+  ``compute_program_hash_chain`` (``CairoRun.program_hash``, the value Atlantic reports as
+  ``programHash``); ``CairoRun.integrity_fact_hash`` is ``facts.bootloaded_fact`` and
+  ``CairoRun.sharp_fact_hash`` SHARP's L1 fact over the same program hash.
+* Directly, in proof mode (a local Stone proof). Integrity's Cairo 0 verifier hashes the program
+  segment of the public memory, ``program.data`` of the proof-mode compilation, with Poseidon
+  (``ProofModeRun.program_hash``, ``ProofModeRun.integrity_fact_hash``: ``facts.direct_fact``).
 """
 
 from __future__ import annotations
@@ -34,6 +31,10 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from starknet_py.hash.hash_method import HashMethod
+
+from . import facts
 
 SOURCE_PATH = Path(__file__).resolve().parent / "cairo" / "risk_decision.cairo"
 
@@ -57,11 +58,6 @@ OUTPUT_APYS = slice(30, 32)
 OUTPUT_POLICY = slice(32, 36)
 OUTPUT_RESULTS = slice(36, 41)
 OUTPUT_SIZE = 41
-
-# Bootloader program hashes that Integrity's bootloaded facts are taken over (Integrity's
-# fact registry constants); see bootloaded_integrity_fact_hash.
-SHARP_BOOTLOADER_PROGRAM_HASH = 0x5AB580B04E3532B6B18F81CFA654A05E29DD8E2352D88DF1E765A84072DB07
-STONE_BOOTLOADER_PROGRAM_HASH = 0x40519557C48B25E7E7D27CB27297300B94909028C327B385990F0B649920CC3
 
 
 class CairoStatementError(Exception):
@@ -128,12 +124,8 @@ def load_instances_module():
 @dataclasses.dataclass(frozen=True)
 class CompiledStatement:
     program: Any  # starkware.cairo.lang.compiler.program.Program
-    # poseidon_hash_many(program.data): the program hash Integrity's Cairo 0 verifier computes.
+    # compute_program_hash_chain(program, PEDERSEN): how the SHARP bootloader, Atlantic and SHARP name it.
     program_hash: int
-    # compute_program_hash_chain(program, POSEIDON): how a bootloader names it (Integrity facts).
-    bootloader_program_hash: int
-    # compute_program_hash_chain(program, PEDERSEN): how SHARP's L1 facts name it.
-    pedersen_program_hash: int
 
 
 _compiled: CompiledStatement | None = None
@@ -142,7 +134,6 @@ _compile_lock = threading.Lock()
 
 def _compile() -> CompiledStatement:
     from starkware.cairo.bootloaders.hash_program import HashFunction, compute_program_hash_chain
-    from starkware.cairo.common.poseidon_hash import poseidon_hash_many
     from starkware.cairo.lang.cairo_constants import DEFAULT_PRIME
     from starkware.cairo.lang.compiler.cairo_compile import compile_cairo, get_codes
 
@@ -151,12 +142,7 @@ def _compile() -> CompiledStatement:
     program = compile_cairo(code=get_codes([str(SOURCE_PATH)]), prime=DEFAULT_PRIME, debug_info=True, add_start=True)
     if tuple(program.builtins) != LAYOUT_BUILTINS:
         raise RuntimeError(f"program builtins {program.builtins} are not {LAYOUT_BUILTINS}")
-    return CompiledStatement(
-        program=program,
-        program_hash=poseidon_hash_many(program.data),
-        bootloader_program_hash=compute_program_hash_chain(program, HashFunction.POSEIDON),
-        pedersen_program_hash=compute_program_hash_chain(program, HashFunction.PEDERSEN),
-    )
+    return CompiledStatement(program=program, program_hash=compute_program_hash_chain(program, HashFunction.PEDERSEN))
 
 
 def compiled_statement() -> CompiledStatement:
@@ -278,42 +264,6 @@ def decode_output(output: Sequence[int]) -> DecisionOutput:
 
 
 # --------------------------------------------------------------------------------------------
-# Facts.
-# --------------------------------------------------------------------------------------------
-
-
-def integrity_fact_hash(program_hash: int, output: Sequence[int]) -> int:
-    """Integrity's fact for a program proven directly: poseidon(program_hash, H(output))."""
-    from starkware.cairo.common.poseidon_hash import poseidon_hash, poseidon_hash_many
-
-    return poseidon_hash(program_hash, poseidon_hash_many(list(output)))
-
-
-def bootloaded_integrity_fact_hash(
-    child_program_hash: int,
-    output: Sequence[int],
-    bootloader_program_hash: int = STONE_BOOTLOADER_PROGRAM_HASH,
-) -> int:
-    """Integrity's fact for a program run under the (simple) bootloader, one task:
-    poseidon(bootloader_hash, H([1, len(output) + 2, child_program_hash, *output]))."""
-    from starkware.cairo.common.poseidon_hash import poseidon_hash, poseidon_hash_many
-
-    output = list(output)
-    bootloader_output = [1, len(output) + 2, child_program_hash, *output]
-    return poseidon_hash(bootloader_program_hash, poseidon_hash_many(bootloader_output))
-
-
-def sharp_fact_hash(pedersen_program_hash: int, output: Sequence[int]) -> int:
-    """SHARP's L1 fact for a single output page: keccak(program_hash || keccak(output words))."""
-    from starkware.cairo.bootloaders.compute_fact import generate_program_fact
-    from starkware.cairo.bootloaders.fact_topology import FactTopology
-
-    output = list(output)
-    fact = generate_program_fact(pedersen_program_hash, output, FactTopology.trivial(len(output)))
-    return int(fact, 16)
-
-
-# --------------------------------------------------------------------------------------------
 # Running.
 # --------------------------------------------------------------------------------------------
 
@@ -322,11 +272,7 @@ def sharp_fact_hash(pedersen_program_hash: int, output: Sequence[int]) -> int:
 class CairoRun:
     output: list[int]
     cairo_pie_bytes: bytes
-    program_hash: int  # Integrity (direct): poseidon_hash_many(program.data)
-    integrity_fact_hash: int  # poseidon(program_hash, poseidon_hash_many(output))
-    bootloader_program_hash: int  # Poseidon compute_program_hash_chain (bootloaded child)
-    pedersen_program_hash: int  # Pedersen compute_program_hash_chain (SHARP)
-    sharp_fact_hash: int  # cairo-lang get_cairo_pie_fact_info(...).fact
+    program_hash: int  # Pedersen compute_program_hash_chain: the bootloaded task's name
     n_steps: int
     layout: str = LAYOUT
 
@@ -334,8 +280,14 @@ class CairoRun:
     def decision(self) -> DecisionOutput:
         return decode_output(self.output)
 
-    def bootloaded_integrity_fact_hash(self, bootloader_program_hash: int = STONE_BOOTLOADER_PROGRAM_HASH) -> int:
-        return bootloaded_integrity_fact_hash(self.bootloader_program_hash, self.output, bootloader_program_hash)
+    @property
+    def integrity_fact_hash(self) -> int:
+        """The fact Atlantic registers in Integrity for this PIE."""
+        return facts.bootloaded_fact(self.program_hash, self.output)
+
+    @property
+    def sharp_fact_hash(self) -> int:
+        return facts.sharp_fact(self.program_hash, self.output)
 
 
 def _runner(program, proof_mode: bool):
@@ -380,23 +332,16 @@ def run_decision(params, jediswap, ekubo, apys, policy) -> CairoRun:
     Accepts lists of ints (or allocations.risk models). Raises CairoStatementError when the
     program rejects the input (an out-of-bounds value fails a range-check assertion).
     """
-    from starkware.cairo.bootloaders.generate_fact import get_cairo_pie_fact_info
-
     inputs = DecisionInputs.of(params, jediswap, ekubo, apys, policy)
     compiled = compiled_statement()
     runner, end = _runner(compiled.program, proof_mode=False)
     _execute(runner, end, inputs, proof_mode=False)
     output = _output(runner)
     cairo_pie = runner.get_cairo_pie()
-    fact_info = get_cairo_pie_fact_info(cairo_pie, program_hash=compiled.pedersen_program_hash, program_output=output)
     return CairoRun(
         output=output,
         cairo_pie_bytes=cairo_pie.serialize(),
         program_hash=compiled.program_hash,
-        integrity_fact_hash=integrity_fact_hash(compiled.program_hash, output),
-        bootloader_program_hash=compiled.bootloader_program_hash,
-        pedersen_program_hash=compiled.pedersen_program_hash,
-        sharp_fact_hash=int(fact_info.fact, 16),
         n_steps=cairo_pie.execution_resources.n_steps,
     )
 
@@ -407,6 +352,16 @@ class ProofModeRun:
     n_steps: int
     program_segment: list[int]  # relocated program segment of the public memory
     runner: Any
+
+    @property
+    def program_hash(self) -> int:
+        """What Integrity's Cairo 0 verifier names the program by: Poseidon over the program segment."""
+        return HashMethod.POSEIDON.hash_many(self.program_segment)
+
+    @property
+    def integrity_fact_hash(self) -> int:
+        """The fact a direct (Stone) proof of this run is registered under."""
+        return facts.direct_fact(self.program_hash, self.output)
 
 
 def run_decision_proof_mode(params, jediswap, ekubo, apys, policy) -> ProofModeRun:

@@ -1,9 +1,10 @@
 """The on-chain check of a fact: Herodotus Integrity's FactRegistry on Starknet, read with starknet-py.
 
 No Django here. A fact counts as verified only when the registry holds a verification of exactly
-that fact whose security bits meet our bar and whose verification hash we can recompute from the
-fact, the verifier configuration and the bits. Anyone can register a fact at any security level,
-so "registered" alone proves nothing.
+that fact whose security bits meet our bar, whose verifier configuration (layout, hasher, Stone
+version, memory verification) is one we accept, and whose verification hash we can recompute from
+the fact, the configuration and the bits. Anyone can register a fact under any settings, so
+"registered" alone proves nothing.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from allocations.chain import ChainUnavailable, read_with_failover  # noqa: F401
 from allocations.risk import felt_hex
 
 SEPOLIA_FACT_REGISTRY = 0x4CE7851F00B6C3289674841FD7A1B96B6FD41ED1EDC248FACCD672C26371B8C
-MAINNET_FACT_REGISTRY = 0xCC63A1E8E7824642B89FA6BAF996B8ED21FA4707BE90EF7605570CA8E4F00B
 GET_ALL_VERIFICATIONS = get_selector_from_name("get_all_verifications_for_fact_hash")
 # One verification on the wire: verification_hash, security_bits, then VerifierConfiguration's 4 felts.
 VERIFICATION_FELTS = 6
@@ -38,6 +38,17 @@ class VerifierConfig:
     hasher: str
     stone_version: str
     memory_verification: str
+
+    @classmethod
+    def parse(cls, text: str) -> VerifierConfig:
+        """``layout:hasher:stone_version:memory_verification``, as the settings spell one."""
+        parts = text.strip().split(":")
+        if len(parts) != len(CONFIG_FIELDS) or not all(parts):
+            raise ValueError(f"verifier config {text!r} is not layout:hasher:stone_version:memory_verification")
+        return cls(*parts)
+
+    def __str__(self) -> str:
+        return ":".join(getattr(self, name) for name in CONFIG_FIELDS)
 
     def felts(self) -> list[int]:
         return [encode_shortstring(getattr(self, name)) for name in CONFIG_FIELDS]
@@ -100,12 +111,19 @@ def decode_verifications(felts: Sequence[int]) -> list[Verification]:
     return verifications
 
 
-def judge(fact_hash: int, verifications: list[Verification], min_security_bits: int):
+def judge(
+    fact_hash: int,
+    verifications: list[Verification],
+    min_security_bits: int,
+    accepted_configs: Sequence[VerifierConfig],
+):
     """The first acceptable verification, and each other one with the reason it does not count."""
     accepted, rejected = None, []
     for verification in verifications:
         if verification.security_bits < min_security_bits:
             rejected.append((verification, f"{verification.security_bits} security bits < {min_security_bits}"))
+        elif verification.config not in accepted_configs:
+            rejected.append((verification, f"verifier config {verification.config} is not one we accept"))
         elif verification.expected_hash(fact_hash) != verification.verification_hash:
             rejected.append((verification, "verification hash does not match fact, config and security bits"))
         elif accepted is None:
@@ -122,12 +140,18 @@ async def _read_verifications(client: FullNodeClient, registry: int, fact_hash: 
 
 
 def check_fact(
-    fact_hash: int, *, rpc_urls: Sequence[str], registry: int, min_security_bits: int, timeout: float
+    fact_hash: int,
+    *,
+    rpc_urls: Sequence[str],
+    registry: int,
+    min_security_bits: int,
+    accepted_configs: Sequence[VerifierConfig],
+    timeout: float,
 ) -> FactCheck:
     """Reads every verification of the fact at one block, trying the nodes in order on network errors."""
     (felts, block), node = read_with_failover(
         lambda client: _read_verifications(client, registry, fact_hash), rpc_urls=rpc_urls, timeout=timeout
     )
     verifications = decode_verifications(felts)
-    accepted, rejected = judge(fact_hash, verifications, min_security_bits)
+    accepted, rejected = judge(fact_hash, verifications, min_security_bits, accepted_configs)
     return FactCheck(fact_hash, verifications, accepted, rejected, block, node)

@@ -16,7 +16,6 @@ from allocations.chain import ChainUnavailable, node_name
 
 from .integrity import MalformedAnswer
 
-MAINNET_GPS_FACT_REGISTRY = "0x47312450B3Ac8b5b8e247a6bB6d523e7605bDb60"
 IS_VALID_SELECTOR = keccak(b"isValid(bytes32)")[:4].hex()
 
 

@@ -21,6 +21,10 @@ class ProverServiceError(Exception):
     """A permanent refusal: retrying the same request cannot succeed."""
 
 
+class NoCredits(ProverServiceError):
+    """Atlantic answered 402: the account has no credits left for a query."""
+
+
 class RetryableProverServiceError(ProverServiceError):
     """Network trouble, a timeout, a 5xx or 429, an unreadable answer: ask again later.
 
@@ -44,6 +48,8 @@ class RemoteStatus:
 class RemoteAnswer:
     status: str  # a RemoteStatus
     raw_status: str
+    remote_id: str = ""
+    program_hash: str = ""  # the task's program hash, as the service computed it
     integrity_fact_hash: str = ""
     error_reason: str = ""
 
@@ -51,7 +57,10 @@ class RemoteAnswer:
 class ProverService(Protocol):
     name: str
 
-    def submit(self, *, cairo_pie: bytes, layout: str) -> str: ...
+    def find(self, dedup_id: str) -> RemoteAnswer | None:
+        """The query already made under ``dedup_id``, if the service keeps such a key; else None."""
+
+    def submit(self, *, cairo_pie: bytes, layout: str, dedup_id: str) -> str: ...
 
     def poll(self, remote_id: str) -> RemoteAnswer: ...
 
@@ -61,6 +70,11 @@ RETRYABLE_STATUS = frozenset({404, 408, 425, 429})
 
 
 def _json(response: httpx.Response, what: str) -> dict:
+    if response.status_code == 402:
+        raise NoCredits(
+            f"{what}: no credits (HTTP 402): the Atlantic project behind the API key has no credits left for a"
+            " query; top up its credits, then retry the job"
+        )
     if response.status_code >= 500 or response.status_code in RETRYABLE_STATUS:
         raise RetryableProverServiceError(
             f"{what}: HTTP {response.status_code}", maybe_processed=response.status_code >= 500
@@ -96,8 +110,17 @@ def pie_zip(cairo_pie: bytes) -> bytes:
     return cairo_pie
 
 
+# What Atlantic answers to a second query under a dedupId that a query which has not failed holds.
+DEDUP_ID_TAKEN = "ATLANTIC_QUERY_WITH_DEDUP_ID_ALREADY_EXISTS"
+
+
 class AtlanticClient:
-    """Herodotus Atlantic: POST /atlantic-query, GET /atlantic-query/{id}."""
+    """Herodotus Atlantic: POST /atlantic-query, GET /atlantic-query/{id}, GET /atlantic-query-by-dedup-id.
+
+    Every query carries a ``dedupId`` (our submission key), and a query is looked up by it before
+    anything is sent, so an answer lost on the way back never turns into a second paid query (as
+    the Madara orchestrator's Atlantic client does).
+    """
 
     name = "atlantic"
     STATUSES: ClassVar[dict[str, str]] = {
@@ -117,8 +140,19 @@ class AtlanticClient:
     def _client(self) -> httpx.Client:
         return httpx.Client(timeout=self.timeout, headers={"api-key": self._api_key})
 
-    def submit(self, *, cairo_pie: bytes, layout: str) -> str:
+    def find(self, dedup_id: str) -> RemoteAnswer | None:
+        with self._client() as client:
+            try:
+                response = client.get(f"{self.base_url}/atlantic-query-by-dedup-id", params={"dedupId": dedup_id})
+            except httpx.TransportError as exc:
+                raise RetryableProverServiceError(f"Atlantic lookup: {type(exc).__name__}: {exc}") from exc
+        if response.status_code == 404:  # no query under this key: the service answers 404
+            return None
+        return self._answer(_json(response, "Atlantic lookup"), "Atlantic lookup")
+
+    def submit(self, *, cairo_pie: bytes, layout: str, dedup_id: str) -> str:
         form = {
+            "dedupId": dedup_id,
             "declaredJobSize": self.job_size,
             "layout": layout,
             "cairoVersion": "cairo0",
@@ -128,9 +162,15 @@ class AtlanticClient:
         }
         files = {"pieFile": ("pie.zip", pie_zip(cairo_pie), "application/zip")}
         with self._client() as client:
-            body = _request(
-                client, "POST", f"{self.base_url}/atlantic-query", "Atlantic submit", data=form, files=files
-            )
+            try:
+                body = _request(
+                    client, "POST", f"{self.base_url}/atlantic-query", "Atlantic submit", data=form, files=files
+                )
+            except ProverServiceError as exc:
+                if isinstance(exc, RetryableProverServiceError) or DEDUP_ID_TAKEN not in str(exc):
+                    raise
+                # A query under our key exists though the lookup missed it: the next lookup finds it.
+                raise RetryableProverServiceError(f"Atlantic submit: {DEDUP_ID_TAKEN}") from exc
         query_id = body.get("atlanticQueryId")
         if not isinstance(query_id, str) or not query_id:
             raise RetryableProverServiceError(f"Atlantic submit: no atlanticQueryId in {sorted(body)}")
@@ -139,15 +179,20 @@ class AtlanticClient:
     def poll(self, remote_id: str) -> RemoteAnswer:
         with self._client() as client:
             body = _request(client, "GET", f"{self.base_url}/atlantic-query/{remote_id}", "Atlantic poll")
+        return self._answer(body, "Atlantic poll")
+
+    def _answer(self, body: dict, what: str) -> RemoteAnswer:
         query = body.get("atlanticQuery")
         if not isinstance(query, dict) or not isinstance(query.get("status"), str):
-            raise RetryableProverServiceError("Atlantic poll: no atlanticQuery.status in the answer")
+            raise RetryableProverServiceError(f"{what}: no atlanticQuery.status in the answer")
         raw = query["status"]
         if raw not in self.STATUSES:
-            raise RetryableProverServiceError(f"Atlantic poll: unknown status {raw!r}")
+            raise RetryableProverServiceError(f"{what}: unknown status {raw!r}")
         return RemoteAnswer(
             status=self.STATUSES[raw],
             raw_status=raw,
+            remote_id=str(query.get("id") or ""),
+            program_hash=str(query.get("programHash") or ""),
             integrity_fact_hash=str(query.get("integrityFactHash") or ""),
             error_reason=str(query.get("errorReason") or ""),
         )
@@ -170,7 +215,10 @@ class SharpGatewayClient:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
 
-    def submit(self, *, cairo_pie: bytes, layout: str) -> str:
+    def find(self, dedup_id: str) -> RemoteAnswer | None:
+        return None  # the gateway keeps no idempotency key
+
+    def submit(self, *, cairo_pie: bytes, layout: str, dedup_id: str) -> str:
         request = {"action": "add_job", "request": {"cairo_pie": base64.b64encode(pie_zip(cairo_pie)).decode()}}
         with httpx.Client(timeout=self.timeout) as client:
             body = _request(client, "POST", f"{self.base_url}/add_job", "SHARP add_job", json=request)

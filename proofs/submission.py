@@ -10,6 +10,7 @@ picks due jobs, so a killed worker loses nothing.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import time
@@ -96,8 +97,8 @@ def cairo_statement_run(job: ProofJob) -> ProofJob:
     if run.output != expected_output(public_inputs):
         raise StatementMismatch("the Cairo program's output differs from the STARK public inputs")
     job.program_hash = felt_hex(run.program_hash)
-    # The PIE route runs under a bootloader: this is the fact Atlantic registers in Integrity.
-    job.fact_hash = felt_hex(run.bootloaded_integrity_fact_hash())
+    # Atlantic proves the PIE under the SHARP bootloader: this is the fact it registers in Integrity.
+    job.fact_hash = felt_hex(run.integrity_fact_hash)
     job.sharp_fact_hash = felt_hex(run.sharp_fact_hash)
     job.cairo_pie = run.cairo_pie_bytes
     job.cairo_steps = run.n_steps
@@ -171,15 +172,24 @@ def submit_to_prover_service(job_id) -> ProofJob | None:
         job.submit_attempts += 1
         job.save(update_fields=["submit_attempts", "updated_at"])
         try:
-            remote_id = service.submit(cairo_pie=bytes(job.cairo_pie), layout=cairo_statement.LAYOUT)
+            # A query made under our key (a submit whose answer was lost) is followed, never paid twice.
+            existing = service.find(job.submission_key)
+            if existing is not None and existing.status != RemoteStatus.FAILED:
+                remote_id, how = existing.remote_id, f"{service.name} query {existing.remote_id} (found by its dedupId)"
+            else:
+                remote_id = service.submit(
+                    cairo_pie=bytes(job.cairo_pie), layout=cairo_statement.LAYOUT, dedup_id=job.submission_key
+                )
+                how = f"{service.name} query {remote_id}"
         except RetryableProverServiceError as exc:
             if job.submit_attempts >= settings.PROOF_SUBMIT_MAX_ATTEMPTS:
                 return services.proof_job_transition(
                     job, Status.FAILED, detail=f"submission failed {job.submit_attempts} times, last: {exc}",
                     next_poll_at=None,
                 )  # fmt: skip
-            # No idempotency key exists at the services: a lost answer may mean a query we cannot name.
-            doubt = " (the service may have created a query whose id was lost)" if exc.maybe_processed else ""
+            # The next round looks the query up by its dedupId before sending anything again.
+            doubt = " (the service may have created the query: it is looked up by dedupId first)"
+            doubt = doubt if exc.maybe_processed else ""
             _note(job, f"submit: {exc}{doubt}", delay=_backoff(job.poll_failures))
             return job
         except ProverServiceError as exc:
@@ -190,7 +200,7 @@ def submit_to_prover_service(job_id) -> ProofJob | None:
         return services.proof_job_transition(
             job,
             Status.SUBMITTED,
-            detail=f"{service.name} query {remote_id}",
+            detail=how,
             remote_job_id=remote_id,
             prover_service=service.name,
             next_poll_at=timezone.now() + timedelta(seconds=settings.PROOF_POLL_SECONDS),
@@ -230,15 +240,9 @@ def poll_verification(job_id) -> ProofJob | None:
             return services.proof_job_transition(
                 job, Status.FAILED, detail=f"{job.prover_service} failed: {reason}", next_poll_at=None
             )
+        if mismatch := _reported_mismatch(job, answer):
+            return services.proof_job_transition(job, Status.FAILED, detail=mismatch, next_poll_at=None)
         if answer.status == RemoteStatus.DONE:
-            reported = answer.integrity_fact_hash
-            if job.prover_service == "atlantic" and reported and int(reported, 16) != int(job.fact_hash, 16):
-                return services.proof_job_transition(
-                    job,
-                    Status.FAILED,
-                    detail=f"fact mismatch: service registered {answer.integrity_fact_hash}, ours is {job.fact_hash}",
-                    next_poll_at=None,
-                )
             return _check_chain(job)
         next_poll = timezone.now() + timedelta(seconds=settings.PROOF_POLL_SECONDS)
         if answer.status == RemoteStatus.IN_PROGRESS and job.status == Status.SUBMITTED:
@@ -250,18 +254,42 @@ def poll_verification(job_id) -> ProofJob | None:
         return job
 
 
+def accepted_verifier_configs() -> list[integrity.VerifierConfig]:
+    return [integrity.VerifierConfig.parse(text) for text in settings.INTEGRITY_VERIFIER_CONFIGS]
+
+
+def _integrity_check(fact_hash: int) -> integrity.FactCheck:
+    return integrity.check_fact(
+        fact_hash,
+        rpc_urls=settings.STARKNET_RPC_URLS,
+        registry=int(settings.INTEGRITY_FACT_REGISTRY_ADDRESS, 16),
+        min_security_bits=settings.INTEGRITY_MIN_SECURITY_BITS,
+        accepted_configs=accepted_verifier_configs(),
+        timeout=settings.STARKNET_RPC_TIMEOUT,
+    )
+
+
+def _reported_mismatch(job: ProofJob, answer) -> str:
+    """Atlantic proving another program or registering another fact than ours: the job can never verify."""
+    for what, theirs, ours in (
+        ("program hash mismatch: Atlantic proved program", answer.program_hash, job.program_hash),
+        ("fact mismatch: Atlantic registered", answer.integrity_fact_hash, job.fact_hash),
+    ):
+        try:
+            differs = bool(theirs) and int(theirs, 16) != int(ours, 16)
+        except ValueError:
+            differs = True
+        if differs:
+            return f"{what} {theirs}, ours is {ours}"
+    return ""
+
+
 def _check_chain(job: ProofJob) -> ProofJob:
     """verified only with an acceptable verification of our fact on chain; else note or fail."""
     if job.prover_service == "sharp":
         return _check_l1(job)
     try:
-        check = integrity.check_fact(
-            int(job.fact_hash, 16),
-            rpc_urls=settings.STARKNET_RPC_URLS,
-            registry=int(settings.INTEGRITY_FACT_REGISTRY_ADDRESS, 16),
-            min_security_bits=settings.INTEGRITY_MIN_SECURITY_BITS,
-            timeout=settings.STARKNET_RPC_TIMEOUT,
-        )
+        check = _integrity_check(int(job.fact_hash, 16))
     except (integrity.ChainUnavailable, integrity.MalformedAnswer) as exc:
         _note(job, f"chain check: {exc}", delay=_backoff(job.poll_failures))
         return job
@@ -359,18 +387,13 @@ def poll_verifications() -> int:
 
 def fact_hash_check(fact_hash: int) -> dict:
     """A live Integrity check of any fact: every verification found, and whether it counts for us."""
-    check = integrity.check_fact(
-        fact_hash,
-        rpc_urls=settings.STARKNET_RPC_URLS,
-        registry=int(settings.INTEGRITY_FACT_REGISTRY_ADDRESS, 16),
-        min_security_bits=settings.INTEGRITY_MIN_SECURITY_BITS,
-        timeout=settings.STARKNET_RPC_TIMEOUT,
-    )
+    check = _integrity_check(fact_hash)
     reasons = {id(v): why for v, why in check.rejected}
     return {
         "fact_hash": felt_hex(fact_hash),
         "verified": check.verified,
         "min_security_bits": settings.INTEGRITY_MIN_SECURITY_BITS,
+        "accepted_verifier_configs": [dataclasses.asdict(c) for c in accepted_verifier_configs()],
         "block_number": check.block_number,
         "node_url": check.node_url,
         "verifications": [

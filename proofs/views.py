@@ -1,5 +1,6 @@
 """Pages of the audit trail owned by proofs: the job list, one job, its live badge and its downloads."""
 
+from django.conf import settings
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
@@ -10,7 +11,7 @@ from django_htmx.http import HttpResponseStopPolling
 from obsqra.errors import DomainError
 from obsqra.paging import page_of
 
-from . import downloads, selectors
+from . import downloads, facts, selectors
 from .forms import ProofFilterForm
 from .statement import PublicInputs
 from .templatetags.audit_trail import proof_badge as proof_badge_context
@@ -47,6 +48,9 @@ def proof_detail(request, job_id):
         "estimated_completion": selectors.proof_job_estimated_completion(job),
         "proof_filename": f"{downloads.download_stem(job)}.proof.json",
         "statement": PublicInputs.model_validate(job.public_inputs) if job.public_inputs else None,
+        "accepted_configs": settings.INTEGRITY_VERIFIER_CONFIGS,
+        "min_security_bits": settings.INTEGRITY_MIN_SECURITY_BITS,
+        "sharp_bootloader_program_hash": facts.SHARP_BOOTLOADER_PROGRAM_HASH,
     }
     return render(request, "proofs/proof_detail.html", context)
 

@@ -309,6 +309,41 @@ def test_a_transaction_the_node_lost_is_resent_as_the_same_transaction(node, ver
     assert node.nonces[ACCOUNT] == 1  # one transaction landed
 
 
+def executed_events(node) -> list[dict]:
+    return [e for e in node.events if int(e["keys"][0], 16) == EXECUTED]
+
+
+def test_a_resend_the_node_answers_59_is_followed_and_the_decision_never_goes_twice(node, verified_decision, staff):
+    """The status node has not seen the transaction yet, the mempool has it: the resend gets DUPLICATE_TX."""
+    node.hold_polls, node.lagging_polls = 3, 1
+    decision = verified_decision()
+    staff({"decision_id": decision.pk})
+    sent = Execution.objects.get()
+
+    looked = execution.execution_follow(sent.pk)
+    assert looked.status == Execution.Status.SENT and "(code 59)" in looked.error
+    assert AllocationDecision.objects.get(pk=decision.pk).status == AllocationDecision.Status.EXECUTING
+    assert staff({"decision_id": decision.pk}).status_code == 409
+
+    assert follow(sent.pk).status == Execution.Status.SUCCEEDED
+    assert len(executed_events(node)) == 1 and Execution.objects.count() == 1
+
+
+def test_a_first_transaction_that_lands_late_is_found_by_its_hash_after_a_52(node, verified_decision, staff):
+    """It lands between our look and the resend: the resend gets INVALID_TRANSACTION_NONCE."""
+    node.hold_polls, node.lagging_polls, node.mine_on_resend = 10**6, 1, True
+    decision = verified_decision()
+    staff({"decision_id": decision.pk})
+    sent = Execution.objects.get()
+
+    settled = execution.execution_follow(sent.pk)
+    assert settled.status == Execution.Status.SUCCEEDED and int(settled.tx_hash, 16) == node.sent[0]["hash"]
+    decision.refresh_from_db()
+    assert decision.status == AllocationDecision.Status.EXECUTED
+    assert staff({"decision_id": decision.pk}).status_code == 409
+    assert len(executed_events(node)) == 1 and len(node.sent) == 1
+
+
 def test_a_node_refusal_at_send_drops_the_attempt_and_frees_the_decision(node, verified_decision, staff):
     decision = verified_decision()
     node.rpc_errors["starknet_addInvokeTransaction"] = (55, "Account validation failed")

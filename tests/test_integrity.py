@@ -1,5 +1,6 @@
 """The on-chain fact check (proofs.integrity) against a fake Starknet node, and the Stone parameters."""
 
+import dataclasses
 import math
 import socket
 
@@ -7,10 +8,10 @@ import pytest
 from starknet_py.net.client_errors import ClientError
 
 from proofs import integrity, stone
-from tests.fakes.servers import FakeStarknetNode
+from tests.fakes.servers import ATLANTIC_VERIFIER_CONFIG, FakeStarknetNode
 
 FACT = 0x1234ABCD
-CONFIG = integrity.VerifierConfig("recursive", "keccak_160_lsb", "stone6", "strict")
+CONFIG = ATLANTIC_VERIFIER_CONFIG
 
 
 @pytest.fixture
@@ -20,9 +21,14 @@ def node():
     server.stop()
 
 
-def check(fact, urls, min_bits=96):
+def check(fact, urls, min_bits=96, configs=(CONFIG,)):
     return integrity.check_fact(
-        fact, rpc_urls=urls, registry=integrity.SEPOLIA_FACT_REGISTRY, min_security_bits=min_bits, timeout=2
+        fact,
+        rpc_urls=urls,
+        registry=integrity.SEPOLIA_FACT_REGISTRY,
+        min_security_bits=min_bits,
+        accepted_configs=configs,
+        timeout=2,
     )
 
 
@@ -36,7 +42,8 @@ def dead_url() -> str:
 def test_verification_hash_matches_an_independent_poseidon():
     from starkware.cairo.common.poseidon_hash import poseidon_hash_many
 
-    short = [int.from_bytes(s.encode(), "big") for s in ("recursive", "keccak_160_lsb", "stone6", "strict")]
+    names = ("recursive_with_poseidon", "keccak_160_lsb", "stone6", "relaxed")
+    short = [int.from_bytes(s.encode(), "big") for s in names]
     expected = poseidon_hash_many([FACT, poseidon_hash_many(short), 96])
     assert integrity.verification_hash(FACT, CONFIG, 96) == expected
 
@@ -73,6 +80,45 @@ def test_too_few_security_bits_are_rejected_with_the_reason(node):
     assert [why for _, why in result.rejected] == ["80 security bits < 96"]
 
 
+def test_95_bits_are_one_too_few(node):
+    node.register(FACT, 95, CONFIG)
+    assert [why for _, why in check(FACT, [node.url]).rejected] == ["95 security bits < 96"]
+
+
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("layout", "recursive"),
+        ("layout", "dynamic"),
+        ("hasher", "keccak_248_lsb"),
+        ("hasher", "blake2s_160_lsb"),
+        ("stone_version", "stone5"),
+        ("memory_verification", "strict"),
+        ("memory_verification", "cairo1"),
+    ],
+)
+def test_a_verification_under_another_verifier_config_is_refused(node, field, value):
+    other = dataclasses.replace(CONFIG, **{field: value})
+    node.register(FACT, 128, other)
+    result = check(FACT, [node.url])
+    assert not result.verified
+    assert [why for _, why in result.rejected] == [f"verifier config {other} is not one we accept"]
+
+
+def test_the_accepted_configs_are_a_setting(node):
+    stone5 = dataclasses.replace(CONFIG, stone_version="stone5")
+    node.register(FACT, 96, stone5)
+    assert check(FACT, [node.url], configs=(CONFIG, stone5)).accepted.config == stone5
+
+
+def test_verifier_configs_are_parsed_from_their_setting_spelling():
+    assert integrity.VerifierConfig.parse("recursive_with_poseidon:keccak_160_lsb:stone6:relaxed") == CONFIG
+    assert str(CONFIG) == "recursive_with_poseidon:keccak_160_lsb:stone6:relaxed"
+    for bad in ("recursive:keccak_160_lsb:stone6", "recursive::stone6:relaxed", "a:b:c:d:e"):
+        with pytest.raises(ValueError, match="layout:hasher:stone_version:memory_verification"):
+            integrity.VerifierConfig.parse(bad)
+
+
 def test_a_verification_hash_that_does_not_recompute_is_rejected(node):
     node.register(FACT, 128, CONFIG, verification_hash=0xBAD)
     result = check(FACT, [node.url])
@@ -106,7 +152,9 @@ def test_no_node_answering_is_chain_unavailable():
 def test_an_rpc_error_answer_is_not_failed_over(node):
     """A node that answers "contract not found" is right; asking another would hide a wrong address."""
     with pytest.raises(ClientError, match="Contract not found"):
-        integrity.check_fact(FACT, rpc_urls=[node.url], registry=0x999, min_security_bits=96, timeout=2)
+        integrity.check_fact(
+            FACT, rpc_urls=[node.url], registry=0x999, min_security_bits=96, accepted_configs=[CONFIG], timeout=2
+        )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -6,22 +6,27 @@ real django-q2 cluster subprocess, and the durable poll schedule is fired by cal
 own scheduler, which its sentinel otherwise does every ~30 s.
 """
 
+import dataclasses
 import hashlib
 import hmac
 import json
+import os
+import subprocess
+import sys
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
 from django_q.models import Schedule
 from django_q.tasks import async_task
 
-from proofs import schedules, submission, webhooks
+from proofs import schedules, services, submission, webhooks
 from proofs.models import ProofJob, ProofJobEvent
 from tests.conftest import test_database_url
 from tests.fakes.cluster import Cluster
-from tests.fakes.servers import pie_integrity_fact
+from tests.fakes.servers import ATLANTIC_VERIFIER_CONFIG, pie_integrity_fact
 from tests.fakes.verification import API_KEY, FINAL, WEBHOOK_SECRET, Fakes, apply, drive
 
 def statuses(job) -> list[str]:
@@ -40,10 +45,20 @@ def test_generated_job_is_submitted_polled_and_verified_on_chain(fakes, decided_
     assert job.verified_block == fakes.chain.block
     assert job.verifier_config == {
         "layout": "recursive_with_poseidon", "hasher": "keccak_160_lsb", "stone_version": "stone6",
-        "memory_verification": "strict", "security_bits": 96,
+        "memory_verification": "relaxed", "security_bits": 96,
     }  # fmt: skip
     assert job.verification_hash == f"0x{fakes.chain.facts[int(job.fact_hash, 16)][0][0]:064x}"
     assert job.poll_failures == 0 and job.last_poll_error == ""
+
+
+@pytest.mark.django_db
+def test_the_proof_page_names_the_verifier_config_that_matched(fakes, decided_job, client):
+    job = drive(decided_job())
+    page = client.get(f"/proofs/{job.pk}/").content.decode()
+    assert "recursive_with_poseidon:keccak_160_lsb:stone6:relaxed</span> at 96 security bits" in page
+    recipe = page[page.index('id="fact-recipe"') :]
+    assert "0x005ab580b04e3532b6b18f81cfa654a05e29dd8e2352d88df1e765a84072db07" in recipe
+    assert "<code>recursive_with_poseidon:keccak_160_lsb:stone6:relaxed</code>" in recipe and "at least 96" in recipe
 
 
 @pytest.mark.django_db
@@ -58,8 +73,8 @@ def test_cairo_statement_is_stored_and_its_fact_is_the_one_a_bootloader_register
     assert job.remote_job_id in fakes.atlantic.queries
     form = fakes.atlantic.queries[job.remote_job_id]["form"]
     assert {k: v.decode() for k, v in form.items() if k != "pieFile"} == {
-        "declaredJobSize": "XS", "layout": "recursive_with_poseidon", "cairoVersion": "cairo0", "cairoVm": "python",
-        "result": "PROOF_VERIFICATION_ON_L2", "network": "TESTNET",
+        "dedupId": job.submission_key, "declaredJobSize": "S", "layout": "recursive_with_poseidon",
+        "cairoVersion": "cairo0", "cairoVm": "python", "result": "PROOF_VERIFICATION_ON_L2", "network": "TESTNET",
     }  # fmt: skip
     assert form["pieFile"] == bytes(job.cairo_pie)
 
@@ -116,27 +131,76 @@ def test_the_same_statement_in_a_second_job_follows_the_first_query(fakes, decid
 
 @pytest.mark.django_db
 def test_a_5xx_on_submit_is_retried_without_a_second_query(fakes, decided_job):
-    fakes.atlantic.faults = [503]
+    fakes.atlantic.faults = [None, 503]  # the lookup answers, the submit does not
     job = decided_job()
     submission.submit_to_prover_service(job.pk)
     job.refresh_from_db()
     assert (job.status, job.submit_attempts, job.poll_failures) == ("generated", 1, 1)
-    assert "HTTP 503" in job.last_poll_error and "may have created a query" in job.last_poll_error
+    assert "Atlantic submit: HTTP 503" in job.last_poll_error and "looked up by dedupId" in job.last_poll_error
     assert drive(job).status == "verified"
     assert len(fakes.atlantic.queries) == 1
 
 
 @pytest.mark.django_db
+def test_a_submit_whose_answer_is_lost_is_found_by_its_dedup_id_and_never_paid_twice(fakes, decided_job):
+    fakes.atlantic.lose_submit_answers = 1  # the query is created, its id never reaches us
+    job = decided_job()
+    submission.submit_to_prover_service(job.pk)
+    job.refresh_from_db()
+    assert job.status == "generated" and "HTTP 504" in job.last_poll_error
+    [query_id] = fakes.atlantic.queries
+
+    submission.submit_to_prover_service(job.pk)
+    job.refresh_from_db()
+    assert (job.status, job.remote_job_id) == ("submitted", query_id)
+    assert "found by its dedupId" in job.events.last().detail
+    assert len(fakes.atlantic.submissions) == 1
+    assert drive(job).status == "verified"
+
+
+@pytest.mark.django_db
+def test_a_dedup_id_already_taken_is_followed_once_the_lookup_finds_it(fakes, decided_job):
+    fakes.atlantic.lose_submit_answers, fakes.atlantic.lagging_lookups = 1, 1
+    job = decided_job()
+    submission.submit_to_prover_service(job.pk)  # created, answer lost
+    submission.submit_to_prover_service(job.pk)  # the lookup misses it, the service refuses the key
+    job.refresh_from_db()
+    assert job.status == "generated" and "ATLANTIC_QUERY_WITH_DEDUP_ID_ALREADY_EXISTS" in job.last_poll_error
+    job = drive(job)
+    assert job.status == "verified" and len(fakes.atlantic.queries) == 1
+
+
+@pytest.mark.django_db
+def test_a_failed_query_under_our_dedup_id_is_submitted_again_on_retry(fakes, decided_job):
+    fakes.atlantic.plan = ["RECEIVED", "FAILED"]
+    job = drive(decided_job())
+    assert job.status == "failed"
+    fakes.atlantic.plan = ["RECEIVED", "IN_PROGRESS", "DONE"]
+    job = drive(services.proof_job_retry(job))
+    assert job.status == "verified" and len(fakes.atlantic.submissions) == 2
+    assert job.remote_job_id == fakes.atlantic.by_dedup[job.submission_key]
+
+
+@pytest.mark.django_db
+def test_an_account_without_credits_fails_the_job_with_a_plain_cause(fakes, decided_job):
+    fakes.atlantic.credits = 0
+    job = drive(decided_job())
+    assert job.status == "failed"
+    assert job.error.startswith("submission refused: Atlantic submit: no credits (HTTP 402)")
+    assert "top up" in job.error and fakes.atlantic.queries == {}
+
+
+@pytest.mark.django_db
 def test_submission_gives_up_after_the_attempt_limit(fakes, settings, decided_job):
     settings.PROOF_SUBMIT_MAX_ATTEMPTS = 3
-    fakes.atlantic.faults = [500] * 10
+    fakes.atlantic.faults = [None, 500] * 10
     job = drive(decided_job())
     assert job.status == "failed" and "submission failed 3 times" in job.error and "HTTP 500" in job.error
 
 
 @pytest.mark.django_db
 def test_a_refused_submission_fails_at_once(fakes, decided_job):
-    fakes.atlantic.faults = [400]
+    fakes.atlantic.faults = [None, 400]  # the lookup answers, the submit is refused
     job = drive(decided_job())
     assert job.status == "failed" and "submission refused: Atlantic submit: HTTP 400" in job.error
 
@@ -230,10 +294,100 @@ def test_a_verification_with_too_few_security_bits_never_verifies_and_times_out(
 
 
 @pytest.mark.django_db
-def test_a_done_answer_with_another_fact_fails_as_mismatch(fakes, decided_job):
+def test_a_done_answer_with_another_fact_fails_loudly_with_both_values(fakes, decided_job):
     fakes.atlantic.fact_override = 0xDEADBEEF
     job = drive(decided_job())
-    assert job.status == "failed" and job.error.startswith("fact mismatch: service registered 0x")
+    assert job.status == "failed"
+    assert job.error == f"fact mismatch: Atlantic registered 0x{0xDEADBEEF:064x}, ours is {job.fact_hash}"
+
+
+@pytest.mark.django_db
+def test_atlantic_proving_under_the_stone_bootloader_is_a_fact_mismatch(fakes, decided_job):
+    # Integrity src/lib_utils.cairo STONE_BOOTLOADER_PROGRAM_HASH (HerodotusDev/integrity 4ce9504f).
+    fakes.atlantic.bootloader_program_hash = 0x40519557C48B25E7E7D27CB27297300B94909028C327B385990F0B649920CC3
+    job = drive(decided_job())
+    assert job.status == "failed" and job.error.startswith("fact mismatch: Atlantic registered 0x")
+
+
+@pytest.mark.django_db
+def test_atlantic_reporting_another_program_hash_fails_loudly_with_both_values(fakes, decided_job):
+    fakes.atlantic.program_hash_override = 0x1234
+    job = drive(decided_job())
+    assert job.status == "failed"
+    assert job.error == f"program hash mismatch: Atlantic proved program 0x{0x1234:064x}, ours is {job.program_hash}"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "lie",
+    [
+        {"security_bits": 95},
+        {"verifier_config": dataclasses.replace(ATLANTIC_VERIFIER_CONFIG, layout="recursive")},
+        {"verifier_config": dataclasses.replace(ATLANTIC_VERIFIER_CONFIG, hasher="keccak_248_lsb")},
+        {"verifier_config": dataclasses.replace(ATLANTIC_VERIFIER_CONFIG, stone_version="stone5")},
+        {"verifier_config": dataclasses.replace(ATLANTIC_VERIFIER_CONFIG, memory_verification="strict")},
+    ],
+    ids=["95-bits", "layout", "hasher", "stone-version", "memory"],
+)
+def test_our_fact_registered_under_other_settings_never_verifies(fakes, decided_job, lie):
+    for name, value in lie.items():
+        setattr(fakes.atlantic, name, value)
+    job = drive(decided_job())
+    assert job.status == "verifying" and not job.verification_hash
+    assert "no acceptable verification yet" in job.last_poll_error
+    assert ("95 security bits < 96" if "security_bits" in lie else "is not one we accept") in job.last_poll_error
+
+
+def test_the_default_verifier_config_is_atlantics_for_the_layout_we_send(settings):
+    from proofs import cairo_statement, integrity
+
+    [config] = [integrity.VerifierConfig.parse(text) for text in settings.INTEGRITY_VERIFIER_CONFIGS]
+    assert config == ATLANTIC_VERIFIER_CONFIG and config.layout == cairo_statement.LAYOUT
+    assert settings.INTEGRITY_MIN_SECURITY_BITS == 96
+
+
+def test_the_testnet_l1_registry_is_the_sepolia_verifier_cairo_lang_names(settings):
+    import starkware.cairo.sharp
+
+    config = json.loads((Path(starkware.cairo.sharp.__file__).parent / "config.json").read_text())
+    assert settings.ATLANTIC_NETWORK == "TESTNET"
+    assert settings.SHARP_FACT_REGISTRY_ADDRESS == config["verifier_address"]
+
+
+@pytest.mark.parametrize(
+    "network,integrity_registry,gps_registry",
+    [
+        (
+            "TESTNET",
+            "0x4ce7851f00b6c3289674841fd7a1b96b6fd41ed1edc248faccd672c26371b8c",
+            "0x07ec0D28e50322Eb0C159B9090ecF3aeA8346DFe",
+        ),
+        (
+            "MAINNET",
+            "0xcc63a1e8e7824642b89fa6baf996b8ed21fa4707be90ef7605570ca8e4f00b",
+            "0x47312450B3Ac8b5b8e247a6bB6d523e7605bDb60",
+        ),
+    ],
+)
+def test_the_registries_follow_the_network(network, integrity_registry, gps_registry):
+    code = (
+        "import django; django.setup(); from django.conf import settings as s;"
+        "print(s.INTEGRITY_FACT_REGISTRY_ADDRESS, s.SHARP_FACT_REGISTRY_ADDRESS)"
+    )
+    env = {**os.environ, "ATLANTIC_NETWORK": network, "DJANGO_SETTINGS_MODULE": "obsqra.settings"}
+    for name in ("INTEGRITY_FACT_REGISTRY_ADDRESS", "SHARP_FACT_REGISTRY_ADDRESS"):
+        env.pop(name, None)
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == [integrity_registry, gps_registry]
+
+
+@pytest.mark.parametrize("name,value", [("ATLANTIC_JOB_SIZE", "XS"), ("ATLANTIC_NETWORK", "SEPOLIA")])
+def test_a_setting_outside_what_atlantic_accepts_is_refused_at_start(name, value):
+    env = {**os.environ, name: value, "DJANGO_SETTINGS_MODULE": "obsqra.settings"}
+    out = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"], env=env, capture_output=True, text=True
+    )
+    assert out.returncode != 0 and f"{name} must be" in out.stderr
 
 
 @pytest.mark.django_db

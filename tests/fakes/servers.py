@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import email.parser
 import email.policy
+import functools
 import json
 import re
 import socket
 import threading
 import time
+import urllib.parse
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -22,7 +24,8 @@ from starknet_py.hash.utils import verify_message_signature
 from starknet_py.net.client_models import DAMode, ResourceBounds, ResourceBoundsMapping
 from starknet_py.net.models.transaction import InvokeV3
 
-from proofs import cairo_statement, integrity
+from proofs import integrity
+from tests.fakes import atlantic_schemas, rpc_schemas
 
 HANG_SECONDS = 2.0
 
@@ -129,6 +132,9 @@ class FakeServer:
 
 
 SN_SEPOLIA = int.from_bytes(b"SN_SEPOLIA", "big")
+# What Atlantic registers a PIE under (HerodotusDev/atlantic-examples 4867acacf16474f6679e0b46de59f85c3fa77f69,
+# l2-verification-contract/src/lib.cairo get_config), with the layout our statement is proven in.
+ATLANTIC_VERIFIER_CONFIG = integrity.VerifierConfig("recursive_with_poseidon", "keccak_160_lsb", "stone6", "relaxed")
 QUERY_VERSION_BASE = 2**128  # what starknet-py adds to the version of a transaction signed for a fee estimate
 EXECUTE = get_selector_from_name("__execute__")
 PROPOSE_AND_EXECUTE = get_selector_from_name("propose_and_execute_allocation")
@@ -168,10 +174,16 @@ class FakeStarknetNode(FakeServer):
     Accounts (``add_account``) run Cairo 1 ``__execute__``: each call to ``risk_engine``'s
     propose_and_execute_allocation is checked like the upstream RiskEngine (owner, facts in the registry,
     approved model) and emits AllocationExecuted; calls elsewhere succeed. Knobs:
-    ``nonces`` (account -> nonce), ``risk_engine`` / ``risk_engine_owner`` (None: anyone),
+    ``nonces`` (account -> its nonce in the latest block), ``risk_engine`` / ``risk_engine_owner`` (None: anyone),
     ``approved_models``, ``revert_on_inclusion`` (a short string a sent transaction reverts with, though its
     estimate passed), ``drop_next`` (that many sends are answered, then forgotten), ``hold_polls`` (a sent
-    transaction stays RECEIVED for that many status polls before it is mined). ``sent`` records every
+    transaction stays RECEIVED for that many status polls before it is mined), ``lagging_polls`` (that many
+    status and receipt reads answer 29, as a node that has not seen the transaction yet), ``mine_on_resend``
+    (a resend of a transaction still in the mempool finds it mined just before).
+
+    A resend of a transaction still in the mempool is answered 59 (DUPLICATE_TX) and one of a mined
+    transaction 52 (invalid nonce), as a real node does (starknet-specs v0.10.2 starknet_write_api.json,
+    errors of starknet_addInvokeTransaction); every error carries the spec's code and message. ``sent`` records every
     accepted send (hash, sender, nonce, calls, outcome).
     """
 
@@ -195,9 +207,18 @@ class FakeStarknetNode(FakeServer):
         self.revert_on_inclusion: str | None = None
         self.drop_next = 0
         self.hold_polls = 0
+        self.lagging_polls = 0
+        self.mine_on_resend = False
         self.sent: list[dict] = []  # every accepted send, dropped ones included
         self.known: dict[int, dict] = {}  # tx hash -> its record (one of ``sent``) while the node has it
         self.decisions = 0  # the RiskEngine's decision counter
+        self.violations: list[str] = []  # answers the spec does not allow (tests/fakes/rpc_schemas.py)
+
+    def stop(self):
+        super().stop()
+        assert not self.violations, "the fake node answered what the spec does not allow:\n" + "\n".join(
+            self.violations
+        )
 
     def add_account(self, address: int, public_key: int) -> None:
         """A deployed Cairo 1 account whose signatures are checked against ``public_key``."""
@@ -292,7 +313,7 @@ class FakeStarknetNode(FakeServer):
         return page
 
     def register(self, fact_hash: int, security_bits: int = 96, config=None, verification_hash: int | None = None):
-        config = config or integrity.VerifierConfig("recursive_with_poseidon", "keccak_160_lsb", "stone6", "strict")
+        config = config or ATLANTIC_VERIFIER_CONFIG
         if verification_hash is None:
             verification_hash = integrity.verification_hash(fact_hash, config, security_bits)
         with self.lock:
@@ -429,7 +450,7 @@ class FakeStarknetNode(FakeServer):
         with self.lock:
             for index, tx in enumerate(params["request"]):
                 if tx.get("type") != "INVOKE" or int(tx["version"], 16) not in (3, QUERY_VERSION_BASE + 3):
-                    raise RpcError(61, "The transaction version is not supported")
+                    raise RpcError(61, "the transaction version is not supported")
                 sender = int(tx["sender_address"], 16)
                 calls = self._decode_calls(_felts(tx["calldata"]))
                 if sender not in self.accounts:
@@ -454,7 +475,7 @@ class FakeStarknetNode(FakeServer):
     def _add_invoke(self, params: dict) -> dict:
         tx = params["invoke_transaction"]
         if tx.get("type", "INVOKE") != "INVOKE" or int(tx["version"], 16) != 3:
-            raise RpcError(61, "The transaction version is not supported")
+            raise RpcError(61, "the transaction version is not supported")
         invoke = self._invoke_from_wire(tx)
         tx_hash = invoke.calculate_hash(SN_SEPOLIA)
         sender, calls = invoke.sender_address, self._decode_calls(invoke.calldata)
@@ -462,7 +483,13 @@ class FakeStarknetNode(FakeServer):
             if sender not in self.accounts:
                 not_deployed = f"Requested contract address {hex(sender)} is not deployed."
                 raise RpcError(55, "Account validation failed", not_deployed)
-            nonce = self.nonces[sender]
+            known = self.known.get(tx_hash)
+            if known is not None and known["block"] is None and self.mine_on_resend:
+                self._mine(known)
+            if known is not None and known["block"] is None:
+                raise RpcError(59, "A transaction with the same hash already exists in the mempool")
+            pending = sum(1 for r in self.known.values() if r["sender"] == sender and r["block"] is None)
+            nonce = self.nonces[sender] + pending
             if invoke.nonce != nonce:
                 got = f"Account nonce: {hex(nonce)}; got: {hex(invoke.nonce)}."
                 raise RpcError(52, "Invalid transaction nonce", got)
@@ -470,7 +497,9 @@ class FakeStarknetNode(FakeServer):
             bounds = invoke.resource_bounds
             for resource, bound in zip(GAS_PRICES, (bounds.l1_gas, bounds.l2_gas, bounds.l1_data_gas)):
                 if bound.max_amount < gas[resource] or bound.max_price_per_unit < GAS_PRICES[resource]:
-                    raise RpcError(53, "The transaction's resources don't cover validation or the minimal fee")
+                    raise RpcError(
+                        53, "The transaction's resources don't cover validation or the minimal transaction fee"
+                    )
             if not self._signed(tx_hash, invoke.signature, self.accounts[sender]):
                 raise RpcError(55, "Account validation failed", "Invalid signature")
             record = {
@@ -492,7 +521,6 @@ class FakeStarknetNode(FakeServer):
                 self.drop_next -= 1
                 record["outcome"] = "dropped"
             else:
-                self.nonces[sender] += 1
                 self.known[tx_hash] = record
                 if not record["held"]:
                     self._mine(record)
@@ -510,6 +538,7 @@ class FakeStarknetNode(FakeServer):
     def _mine(self, record: dict) -> None:
         """Executes a received transaction in a new block (lock held)."""
         self.block += 1
+        self.nonces[record["sender"]] += 1
         block = record["block"] = self.block
         reason, events = self._execute(record["sender"], self._decode_calls(record["calldata"]), block, dry=False)
         record["outcome"], record["revert_reason"] = ("reverted", reason) if reason else ("succeeded", None)
@@ -527,6 +556,9 @@ class FakeStarknetNode(FakeServer):
     def _transaction_status(self, params: dict) -> dict:
         with self.lock:
             record = self.known.get(int(params["transaction_hash"], 16))
+            if record is not None and self.lagging_polls > 0:
+                self.lagging_polls -= 1
+                record = None
             if record is None:
                 raise RpcError(29, "Transaction hash not found")
             if record["block"] is None:
@@ -561,6 +593,14 @@ class FakeStarknetNode(FakeServer):
             return receipt
 
     def route(self, method, path, headers, raw):
+        """Every answer is checked against the spec's schemas; ``violations`` keeps what is not allowed."""
+        status, body = self._rpc(raw)
+        found = rpc_schemas.problems(json.loads(raw)["method"], body)
+        with self.lock:
+            self.violations += found
+        return status, body
+
+    def _rpc(self, raw):
         request = json.loads(raw)
         rpc_id, name, params = request.get("id"), request["method"], request.get("params") or {}
 
@@ -616,69 +656,197 @@ class FakeStarknetNode(FakeServer):
         return 200, {"jsonrpc": "2.0", "id": rpc_id, "error": {"code": -32601, "message": "Method not found"}}
 
 
-def pie_integrity_fact(cairo_pie: bytes) -> int:
-    """What Atlantic registers for a PIE: the bootloaded Integrity fact, computed from the PIE alone."""
-    from starkware.cairo.bootloaders.generate_fact import get_program_output
+# Integrity's SHARP_BOOTLOADER_PROGRAM_HASH (HerodotusDev/integrity src/lib_utils.cairo at
+# 4ce9504fdc933171251cf7473b75ab67db5e03b6): the fake's own copy, so it never agrees with proofs.facts by import.
+SHARP_BOOTLOADER_PROGRAM_HASH = 0x5AB580B04E3532B6B18F81CFA654A05E29DD8E2352D88DF1E765A84072DB07
+
+
+@functools.lru_cache(maxsize=8)
+def _pedersen_hash_chain(data: tuple[int, ...], main: int, builtins: tuple[str, ...]) -> int:
     from starkware.cairo.bootloaders.hash_program import HashFunction, compute_program_hash_chain
+    from starkware.cairo.lang.compiler.program import StrippedProgram
+    from starkware.cairo.lang.cairo_constants import DEFAULT_PRIME
+
+    program = StrippedProgram(prime=DEFAULT_PRIME, data=list(data), builtins=list(builtins), main=main)
+    return compute_program_hash_chain(program, HashFunction.PEDERSEN)
+
+
+def task_program_hash(program) -> int:
+    """cairo-lang's Pedersen program hash chain, remembered per program (it takes seconds in Python)."""
+    return _pedersen_hash_chain(tuple(program.data), program.main, tuple(program.builtins))
+
+
+def pie_program_hash(cairo_pie: bytes) -> int:
+    """What Atlantic reports as programHash for a PIE: the task's Pedersen program hash chain."""
     from starkware.cairo.lang.vm.cairo_pie import CairoPie
 
-    pie = CairoPie.deserialize(cairo_pie)
-    child = compute_program_hash_chain(pie.program, HashFunction.POSEIDON)
-    return cairo_statement.bootloaded_integrity_fact_hash(child, get_program_output(pie))
+    return task_program_hash(CairoPie.deserialize(cairo_pie).program)
+
+
+def pie_integrity_fact(cairo_pie: bytes, bootloader_program_hash: int = SHARP_BOOTLOADER_PROGRAM_HASH) -> int:
+    """What Atlantic registers for a PIE, from the PIE alone with cairo-lang: the task under the bootloader."""
+    from starkware.cairo.bootloaders.generate_fact import get_program_output
+    from starkware.cairo.common.poseidon_hash import poseidon_hash_many
+    from starkware.cairo.lang.vm.cairo_pie import CairoPie
+
+    output = get_program_output(CairoPie.deserialize(cairo_pie))
+    bootloader_output = [1, len(output) + 2, pie_program_hash(cairo_pie), *output]
+    return poseidon_hash_many([bootloader_program_hash, poseidon_hash_many(bootloader_output)])
 
 
 class FakeAtlantic(FakeServer):
-    """POST /atlantic-query (multipart), GET /atlantic-query/{id}; each poll moves one step along ``plan``."""
+    """Herodotus Atlantic as its public clients see it (madara-alliance/madara
+    e67432177060197bb0fb03502f2d07d1194764f5, orchestrator/crates/prover-clients/atlantic-service/src:
+    client.rs, types.rs, lib.rs; docs.herodotus.cloud atlantic-api/x402-payments for 402):
+
+    - POST /atlantic-query (multipart, ``dedupId`` optional) -> {"atlanticQueryId"}; a dedupId already
+      taken by a query that has not FAILED is refused with ATLANTIC_QUERY_WITH_DEDUP_ID_ALREADY_EXISTS
+      (the message public clients match; its HTTP status is not published, 409 here); 402 with an x402
+      ``insufficient_credits`` payload when ``credits`` is 0;
+    - GET /atlantic-query/{id} -> {"atlanticQuery", "metadataUrls"}; each poll moves one step along ``plan``;
+    - GET /atlantic-query-by-dedup-id?dedupId= -> {"atlanticQuery"}, 404 when no query has that key.
+
+    A query follows the ``plan`` set when it was made. When DONE it reports programHash and
+    integrityFactHash, computed from the PIE with cairo-lang (``pie_program_hash``, ``pie_integrity_fact``)
+    unless a knob makes it lie, and registers the fact on ``chain`` under ``verifier_config`` at
+    ``security_bits``. ``lose_submit_answers``: that many submissions create their query and then answer
+    504, as when the answer is lost on the way back; ``lagging_lookups``: that many lookups miss it.
+    """
 
     def __init__(self, chain: FakeStarknetNode):
         super().__init__()
         self.chain = chain
         self.plan = ["RECEIVED", "IN_PROGRESS", "DONE"]
         self.security_bits = 96  # what the "prover" registers on chain when DONE
+        self.verifier_config = ATLANTIC_VERIFIER_CONFIG
+        self.bootloader_program_hash = SHARP_BOOTLOADER_PROGRAM_HASH
         self.register_on_chain = True
         self.fact_override: int | None = None
+        self.program_hash_override: int | None = None
+        self.credits: int | None = None  # None: unlimited
+        self.lose_submit_answers = 0
+        self.lagging_lookups = 0  # that many lookups answer 404 though a query holds the dedupId
         self.error_reason = "Out of memory while proving"
         self.queries: dict[str, dict] = {}
+        self.by_dedup: dict[str, str] = {}
+        self.violations: list[str] = []  # answers its clients would not decode (tests/fakes/atlantic_schemas.py)
 
     @property
     def submissions(self) -> list[dict]:
         return [r for r in self.requests if r["method"] == "POST" and r["path"] == "/atlantic-query"]
 
+    def _form(self, headers, raw) -> dict:
+        message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+            b"content-type: " + headers["content-type"].encode() + b"\r\n\r\n" + raw
+        )
+        return {
+            part.get_param("name", header="content-disposition"): part.get_payload(decode=True)
+            for part in message.iter_parts()
+        }
+
+    def _submit(self, headers, raw):
+        form = self._form(headers, raw)
+        required = {"declaredJobSize", "pieFile", "layout", "cairoVersion", "cairoVm", "result", "network"}
+        if not required <= set(form):
+            return 400, {"message": f"missing {sorted(required - set(form))}"}
+        if form["declaredJobSize"] not in (b"S", b"M", b"L"):
+            return 400, {"message": "declaredJobSize must be one of S, M, L"}
+        dedup_id = form.get("dedupId", b"").decode()
+        taken = self.queries.get(self.by_dedup.get(dedup_id, ""))
+        if dedup_id and taken and self._status(taken) != "FAILED":
+            return 409, {"message": "ATLANTIC_QUERY_WITH_DEDUP_ID_ALREADY_EXISTS"}
+        if self.credits is not None:
+            if self.credits <= 0:
+                return 402, {"x402Version": 2, "error": "insufficient_credits", "accepts": []}
+            self.credits -= 1
+        query_id = str(uuid.uuid4())
+        self.queries[query_id] = {
+            "id": query_id, "form": form, "plan": list(self.plan), "fact": None, "step": 0, "registered": False,
+        }  # fmt: skip
+        if dedup_id:
+            self.by_dedup[dedup_id] = query_id
+        if self.lose_submit_answers > 0:
+            self.lose_submit_answers -= 1
+            return 504, {"message": "Gateway Timeout"}
+        return 201, {"atlanticQueryId": query_id}
+
+    def _status(self, query: dict) -> str:
+        return query["plan"][min(query["step"], len(query["plan"]) - 1)]
+
+    def _query_body(self, query: dict) -> dict:
+        form, status = query["form"], self._status(query)
+        body = {
+            "id": query["id"],
+            "externalId": None,
+            "status": status,
+            "step": "PROOF_VERIFICATION" if status == "DONE" else "TRACE_GENERATION",
+            "layout": form["layout"].decode(),
+            "declaredJobSize": form["declaredJobSize"].decode(),
+            "jobSize": form["declaredJobSize"].decode(),
+            "cairoVm": form["cairoVm"].decode(),
+            "cairoVersion": form["cairoVersion"].decode(),
+            "result": form["result"].decode(),
+            "network": form["network"].decode(),
+            "steps": ["TRACE_GENERATION", "PROOF_GENERATION", "PROOF_VERIFICATION"],
+            "programHash": None,
+            "integrityFactHash": None,
+            "sharpFactHash": None,
+            "errorReason": None,
+            "submittedByClient": "obsqra-tests",
+            "projectId": "project-0",
+            "createdAt": "2026-01-01T00:00:00.000Z",
+            "completedAt": None,
+            "isJobSizeValid": True,
+        }
+        if status == "DONE":
+            if query["fact"] is None:  # hashed when proven, so a submission is answered at once
+                pie = query["form"]["pieFile"]
+                query["program_hash"] = self.program_hash_override or pie_program_hash(pie)
+                query["fact"] = self.fact_override or pie_integrity_fact(pie, self.bootloader_program_hash)
+            if self.register_on_chain and not query["registered"]:
+                self.chain.register(query["fact"], self.security_bits, self.verifier_config)
+                query["registered"] = True
+            body["programHash"] = f"0x{query['program_hash']:064x}"
+            body["integrityFactHash"] = f"0x{query['fact']:064x}"
+            body["completedAt"] = "2026-01-01T00:09:00.000Z"
+        if status == "FAILED":
+            body["errorReason"] = self.error_reason
+        return body
+
+    def stop(self):
+        super().stop()
+        assert not self.violations, "the fake Atlantic answered what its clients do not decode:\n" + "\n".join(
+            self.violations
+        )
+
     def route(self, method, path, headers, raw):
-        if method == "POST" and path == "/atlantic-query":
-            message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
-                b"content-type: " + headers["content-type"].encode() + b"\r\n\r\n" + raw
-            )
-            form = {
-                part.get_param("name", header="content-disposition"): part.get_payload(decode=True)
-                for part in message.iter_parts()
-            }
-            required = {"declaredJobSize", "pieFile", "layout", "cairoVersion", "cairoVm", "result", "network"}
-            if not required <= set(form):
-                return 400, {"message": f"missing {sorted(required - set(form))}"}
-            query_id = str(uuid.uuid4())
-            self.queries[query_id] = {"form": form, "fact": None, "step": 0, "registered": False}
-            return 201, {"atlanticQueryId": query_id}
-        match = re.fullmatch(r"/atlantic-query/([0-9a-f-]+)", path)
+        """Every successful answer is checked against the schemas Atlantic's clients decode."""
+        status, body = self._route(method, path, headers, raw)
+        if 200 <= status < 300:
+            url = urllib.parse.urlsplit(path).path
+            kind = "submit" if method == "POST" else "lookup" if url.endswith("by-dedup-id") else "poll"
+            with self.lock:
+                self.violations += atlantic_schemas.problems(kind, body)
+        return status, body
+
+    def _route(self, method, path, headers, raw):
+        url = urllib.parse.urlsplit(path)
+        if method == "POST" and url.path == "/atlantic-query":
+            return self._submit(headers, raw)
+        if method == "GET" and url.path == "/atlantic-query-by-dedup-id":
+            dedup_id = urllib.parse.parse_qs(url.query).get("dedupId", [""])[0]
+            query = self.queries.get(self.by_dedup.get(dedup_id, ""))
+            if query is not None and self.lagging_lookups > 0:
+                self.lagging_lookups -= 1
+                query = None
+            if query is None:
+                return 404, {"message": "ATLANTIC_QUERY_NOT_FOUND"}
+            return 200, {"atlanticQuery": self._query_body(query)}
+        match = re.fullmatch(r"/atlantic-query/([0-9a-f-]+)", url.path)
         if method == "GET" and match and match.group(1) in self.queries:
             query = self.queries[match.group(1)]
-            status = self.plan[min(query["step"], len(self.plan) - 1)]
+            body = self._query_body(query)
             query["step"] += 1
-            body = {
-                "id": match.group(1),
-                "status": status,
-                "step": "PROOF_VERIFICATION",
-                "layout": "recursive_with_poseidon",
-            }
-            if status == "DONE":
-                if query["fact"] is None:  # hashed when proven, so a submission is answered at once
-                    query["fact"] = self.fact_override or pie_integrity_fact(query["form"]["pieFile"])
-                if self.register_on_chain and not query["registered"]:
-                    self.chain.register(query["fact"], self.security_bits)
-                    query["registered"] = True
-                body["integrityFactHash"] = f"0x{query['fact']:064x}"
-            if status == "FAILED":
-                body["errorReason"] = self.error_reason
             return 200, {"atlanticQuery": body, "metadataUrls": []}
         return 404, {"message": "not found"}
 

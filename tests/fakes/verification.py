@@ -3,7 +3,14 @@ a webhook sink, with the settings that point the application at them."""
 
 from proofs import cairo_statement, submission
 from proofs.models import ProofJob
-from tests.fakes.servers import FakeAtlantic, FakeEthereumNode, FakeSharpGateway, FakeStarknetNode, FakeWebhookSink
+from tests.fakes.servers import (
+    FakeAtlantic,
+    FakeEthereumNode,
+    FakeSharpGateway,
+    FakeStarknetNode,
+    FakeWebhookSink,
+    task_program_hash,
+)
 
 API_KEY = "atl-test-key-7f3c9a1e5d"
 WEBHOOK_SECRET = "whsec-test-51b2"
@@ -12,7 +19,8 @@ FINAL = {"verified", "failed", "timeout"}
 
 class Fakes:
     def __init__(self):
-        cairo_statement.compiled_statement()  # the fake Atlantic hashes PIEs: compile once, not in a request
+        # The fake Atlantic hashes PIEs: compile and hash the program once, not in a request.
+        task_program_hash(cairo_statement.compile_program().stripped())
         self.chain = FakeStarknetNode()
         self.atlantic = FakeAtlantic(self.chain)
         self.sharp = FakeSharpGateway()
