@@ -2,6 +2,9 @@
 VENV := .venv
 PY := $(VENV)/bin/python
 PGPORT ?= 54329
+# Rust builds (the wheel, cargo test) share one cache outside the clone: a fresh clone compiles
+# only our crate, not winterfell and starknet-crypto again.
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/obsqra/cargo-target
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:$(PGPORT)/obsqra
 
 .PHONY: demo test install bench
