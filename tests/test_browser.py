@@ -150,7 +150,7 @@ def test_downloaded_proof_verifies_with_the_command_shown(page, live_server, tmp
     download = download_info.value
     path = tmp_path / download.suggested_filename
     download.save_as(path)
-    command = page.locator("pre.command code").inner_text()
+    command = page.locator('pre[aria-label="Command to run"] code').inner_text()
     assert command == f"python -m obsqra_stark {download.suggested_filename}"
     result = subprocess.run(
         [sys.executable, *command.split()[1:-1], str(path)], capture_output=True, text=True, cwd=ROOT, timeout=60

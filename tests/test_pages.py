@@ -157,6 +157,7 @@ def test_proof_detail_shows_hashes_timeline_and_the_verify_command(client, prove
     page = text(client.get(f"/proofs/{job.pk}/"))
     assert job.proof_hash in page and proven_decision.model_version.model_hash in page
     assert f"python -m obsqra_stark obsqra-decision-{proven_decision.pk}-{job.proof_hash[2:14]}.proof.json" in page
+    assert "pip install ./proofs/stark" in page and "cargo install --locked --profile verifier" in page
     assert re.search(r"generating →</span> <strong>generated</strong>", page)
     # program, fact, L2 fact, SHARP fact, verification, tx, verifier job: none before submission
     assert page.count('title="not yet present">—') == 7
