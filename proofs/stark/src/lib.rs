@@ -552,14 +552,15 @@ fn plain_reason(error: VerifierError) -> Error {
 }
 
 /// Verifies a serialized proof against a public input vector: bounds, model hash, encoding,
-/// option set, remainder binding, then winterfell.
-pub fn verify(bytes: &[u8], public_inputs: &[u64]) -> Result<(), Error> {
+/// option set, remainder binding, then winterfell. Returns the proof's security.
+pub fn verify(bytes: &[u8], public_inputs: &[u64]) -> Result<Security, Error> {
     // bounds first: the AIR's soundness argument assumes them
     let pi = check_public_vector(public_inputs)?;
     check_model_hash(&pi)?;
     let proof = parse_proof(bytes)?;
     check_options(proof.options())?;
     check_remainder_binding(&proof)?;
+    let security = Security::of(&proof);
     let result = catch_unwind(AssertUnwindSafe(|| {
         winterfell::verify::<RiskAir, Hasher, RandomCoin, VectorCommitment>(
             proof,
@@ -568,7 +569,7 @@ pub fn verify(bytes: &[u8], public_inputs: &[u64]) -> Result<(), Error> {
         )
     }));
     match result {
-        Ok(Ok(())) => Ok(()),
+        Ok(Ok(())) => Ok(security),
         Ok(Err(e)) => Err(plain_reason(e)),
         Err(p) => Err(Error::Deserialization(format!(
             "malformed proof ({})",

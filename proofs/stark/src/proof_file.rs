@@ -167,9 +167,7 @@ pub fn verify_file(data: &[u8]) -> Result<VerifiedFile, Error> {
     let proof = decode_base64(&document.proof)
         .map_err(|e| file_error(format!("the proof field is not base64: {e}")))?;
     let public_inputs = document.statement.to_vector().map_err(Error::PublicInput)?;
-    verify(&proof, &public_inputs)?;
-    // the options are ours now, so this is the security every valid proof has
-    let security = Security::of(&parse_proof(&proof)?);
+    let security = verify(&proof, &public_inputs)?;
     let claimed = document.security;
     if (claimed.conjectured_bits, claimed.proven_bits)
         != (security.conjectured_bits, security.proven_bits)

@@ -126,7 +126,9 @@ fn py_prove<'py>(
 fn py_verify(py: Python<'_>, proof: &[u8], public_inputs: Vec<Bound<'_, PyAny>>) -> PyResult<()> {
     let pi = parse_public(&public_inputs)?;
     let proof = proof.to_vec();
-    py.detach(|| crate::verify(&proof, &pi)).map_err(to_py_err)
+    py.detach(|| crate::verify(&proof, &pi))
+        .map(|_| ())
+        .map_err(to_py_err)
 }
 
 /// evaluate(inputs: list[int]) -> list[int]: the 44-value public input vector, no proof.

@@ -607,7 +607,7 @@ fn flipped_bytes_never_verify() {
         let mut bad = proof.clone();
         bad[pos] ^= 1 << bit;
         match verify(&bad, &pi) {
-            Ok(()) => panic!("flipped bit {bit} of byte {pos} still verifies"),
+            Ok(_) => panic!("flipped bit {bit} of byte {pos} still verifies"),
             Err(Error::Deserialization(_)) => deser += 1,
             Err(Error::Verification(_) | Error::Options(_)) => verif += 1,
             Err(Error::RemainderBinding) => bound += 1,
