@@ -12,8 +12,7 @@ from obsqra.errors import InvalidInput
 from . import selectors, services
 from .downloads import proof_file_response
 from .models import ProofJob
-from .proof_file import file_hash
-from .proof_file import verify_file
+from .proof_file import file_hash, verify_file
 from .statement import PublicInputs, VerificationError
 
 router = Router(tags=["proofs"])
