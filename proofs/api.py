@@ -1,4 +1,5 @@
 from datetime import datetime
+from typing import Literal
 from uuid import UUID
 
 from django.urls import reverse
@@ -9,15 +10,13 @@ from pydantic import Field
 from allocations.api import DecisionIn
 from obsqra.errors import InvalidInput
 
-from . import selectors, services
-from .downloads import proof_file_response
+from . import bundle, selectors, services
+from .downloads import bundle_response, proof_file_response
 from .models import ProofJob
 from .proof_file import file_hash, verify_file
 from .statement import PublicInputs, VerificationError
 
 router = Router(tags=["proofs"])
-
-MAX_PROOF_FILE_BYTES = 1_000_000
 
 
 class GeneratedOut(Schema):
@@ -55,6 +54,7 @@ class ProofJobOut(Schema):
     estimated_completion: datetime | None
     verification_url: str
     download_url: str
+    bundle_url: str | None = Field(description="the decision's bundle; none for a proof of no stored decision")
 
     @staticmethod
     def resolve_decision_id(job: ProofJob) -> int | None:
@@ -80,6 +80,12 @@ class ProofJobOut(Schema):
     def resolve_download_url(job: ProofJob, context) -> str:
         return context["request"].build_absolute_uri(f"/api/v1/proofs/{job.pk}/download")
 
+    @staticmethod
+    def resolve_bundle_url(job: ProofJob, context) -> str | None:
+        if not hasattr(job, "decision"):
+            return None
+        return context["request"].build_absolute_uri(f"/api/v1/proofs/{job.pk}/bundle")
+
 
 class ProofJobListOut(Schema):
     counts: dict[str, int] = Field(description="jobs per status, over all jobs")
@@ -88,8 +94,14 @@ class ProofJobListOut(Schema):
 
 class VerifyOut(Schema):
     valid: bool
+    kind: Literal["proof", "bundle"] = Field(description="a proof file, or a decision bundle (a zip)")
     reason: str | None = None
-    proof_hash: str
+    part: str | None = Field(None, description="the bundle's file or manifest section that failed")
+    bundle_hash: str | None = Field(None, description="SHA-256 of the uploaded bundle")
+    decision_id: int | None = Field(None, description="the decision a valid bundle is of")
+    model_version: str | None = Field(None, description="the model version label a valid bundle names")
+    policy: str | None = Field(None, description="the policy name a valid bundle names")
+    proof_hash: str | None = Field(None, description="SHA-256 of the proof file (of a valid bundle's proof.json)")
     prover: str | None = None
     conjectured_security_bits: int | None = None
     proven_security_bits: int | None = None
@@ -119,14 +131,32 @@ def proof_jobs(request, status: ProofJob.Status | None = None, limit: int = Quer
 
 
 @router.post("/verify", response=VerifyOut)
-def verify_upload(request, file: UploadedFile = File(...)):
-    if file.size > MAX_PROOF_FILE_BYTES:
-        raise InvalidInput(f"a proof file is at most {MAX_PROOF_FILE_BYTES} bytes", field=("file",))
+def verify_upload(request, file: UploadedFile = File(..., description="a proof file or a decision bundle")):
+    if file.size > bundle.MAX_BYTES:
+        raise InvalidInput(f"an upload is at most {bundle.MAX_BYTES} bytes", field=("file",))
     data = file.read()
+    if not bundle.is_bundle(data):
+        try:
+            verified = verify_file(data)
+        except VerificationError as exc:
+            return VerifyOut(valid=False, kind="proof", reason=str(exc), proof_hash=file_hash(data))
+        return _verified_out(verified, kind="proof")
     try:
-        verified = verify_file(data)
+        verified_bundle = bundle.verify(data)
     except VerificationError as exc:
-        return VerifyOut(valid=False, reason=str(exc), proof_hash=file_hash(data))
+        return VerifyOut(valid=False, kind="bundle", reason=str(exc), part=exc.part, bundle_hash=file_hash(data))
+    manifest = verified_bundle.manifest
+    return _verified_out(
+        verified_bundle.proof,
+        kind="bundle",
+        bundle_hash=verified_bundle.bundle_hash,
+        decision_id=manifest["decision"]["id"],
+        model_version=manifest["model_version"]["label"],
+        policy=manifest["policy"]["name"],
+    )
+
+
+def _verified_out(verified, **fields) -> VerifyOut:
     known = ProofJob.objects.filter(proof_hash=verified.proof_hash).values_list("pk", flat=True).first()
     return VerifyOut(
         valid=True,
@@ -136,6 +166,7 @@ def verify_upload(request, file: UploadedFile = File(...)):
         proven_security_bits=verified.proven_bits,
         statement=verified.statement,
         proof_job_id=known,
+        **fields,
     )
 
 
@@ -147,3 +178,9 @@ def proof_job_detail(request, job_id: UUID):
 @router.get("/{job_id}/download")
 def download(request, job_id: UUID):
     return proof_file_response(selectors.proof_job_get(job_id))
+
+
+@router.get("/{job_id}/bundle")
+def download_bundle(request, job_id: UUID):
+    """The decision's bundle (zip): proof, statement, Cairo PIE, facts, versions; `obsqra-verify` checks it whole."""
+    return bundle_response(selectors.proof_job_get(job_id))

@@ -9,6 +9,7 @@ from obsqra.errors import Conflict
 
 from . import services
 from .models import ProofJob
+from .bundle import MEDIA_TYPE as bundle_media_type
 from .proof_file import MEDIA_TYPE
 
 
@@ -30,6 +31,14 @@ def proof_file_response(job: ProofJob) -> HttpResponse:
         raise Conflict(f"proof job {job.pk} has no proof yet (status {job.status})")
     content = services.proof_file_for(job)
     return _attachment(content, content_type=MEDIA_TYPE, filename=f"{download_stem(job)}.proof.json")
+
+
+def bundle_response(job: ProofJob) -> HttpResponse:
+    """Every part of a decision's proof in one zip, which `obsqra-verify` checks whole."""
+    bundle = services.decision_bundle(job)
+    response = _attachment(bundle.content, content_type=bundle_media_type, filename=bundle.filename)
+    response["X-Bundle-Hash"] = bundle.bundle_hash
+    return response
 
 
 def public_inputs_response(job: ProofJob) -> HttpResponse:

@@ -35,6 +35,8 @@ class ProofJob(models.Model):
     prover = models.CharField(max_length=100, blank=True)
     conjectured_security_bits = models.PositiveSmallIntegerField(null=True, blank=True)
     proven_security_bits = models.PositiveSmallIntegerField(null=True, blank=True)
+    # The versions that made the proof and its Cairo run (proofs.provenance), published in its bundle.
+    software = models.JSONField(default=dict, blank=True)
     public_inputs = models.JSONField(null=True, blank=True)
     metrics = models.JSONField(null=True, blank=True)
     fact_hash = models.CharField(max_length=66, blank=True)

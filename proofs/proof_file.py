@@ -34,7 +34,11 @@ class VerifiedProofFile:
 
 def verify_file(data: bytes) -> VerifiedProofFile:
     """Everything in the file checked; raises statement.VerificationError with a plain reason otherwise."""
-    verified = _stark.verify_proof_file(data)
+    return verified_from(_stark.verify_proof_file(data))
+
+
+def verified_from(verified: dict) -> VerifiedProofFile:
+    """What the Rust verifier answers for a proof it accepted."""
     return VerifiedProofFile(
         prover=verified["prover"],
         statement=PublicInputs.model_validate_json(verified["statement"]),

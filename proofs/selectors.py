@@ -21,10 +21,10 @@ def proof_job_get(job_id) -> ProofJob:
         raise NotFound(f"unknown proof job {job_id}") from None
 
 
-def proof_job_list(*, status: str | None = None, with_blob: str | None = None) -> QuerySet[ProofJob]:
-    """Jobs newest first, without their blobs (proof, Cairo PIE) unless one is asked for."""
+def proof_job_list(*, status: str | None = None, with_blobs: tuple[str, ...] = ()) -> QuerySet[ProofJob]:
+    """Jobs newest first, without their blobs (proof, Cairo PIE) unless asked for."""
     jobs = ProofJob.objects.select_related("decision")
-    jobs = jobs.defer(*(name for name in BLOB_FIELDS if name != with_blob))
+    jobs = jobs.defer(*(name for name in BLOB_FIELDS if name not in with_blobs))
     return jobs.filter(status=status) if status else jobs
 
 

@@ -11,7 +11,7 @@ from allocations.models import AllocationDecision, MetricsSnapshot
 from allocations.services import DecisionInputs, decision_create, decision_inputs_of
 from obsqra.errors import Conflict, Gone
 
-from . import proof_file, statement, submission
+from . import bundle, cairo_statement, proof_file, provenance, statement, submission
 from .models import ProofJob, ProofJobEvent
 from .statement import PublicInputs
 
@@ -59,6 +59,21 @@ def proof_file_for(job: ProofJob) -> bytes:
     return proof_file.encode(PublicInputs.model_validate(job.public_inputs), bytes(job.proof))
 
 
+def decision_bundle(job: ProofJob) -> bundle.Bundle:
+    """The auditor's bundle of a decision's proof; its Cairo statement runs first if it has not yet."""
+    if not hasattr(job, "decision"):
+        raise Conflict(f"proof job {job.pk} proves no stored decision: bundles are made per decision (its proof file is)")
+    if not job.proof:
+        raise Conflict(f"proof job {job.pk} has no proof yet (status {job.status})")
+    proof = proof_file_for(job)
+    if not job.cairo_pie:
+        try:
+            job = submission.cairo_statement_ensure(job.pk)
+        except (cairo_statement.CairoStatementError, submission.StatementMismatch) as exc:
+            raise Conflict(f"proof job {job.pk}: its Cairo statement failed: {exc}") from exc
+    return bundle.assemble(job, proof_file=proof)
+
+
 def _proof_job_create(public_inputs: PublicInputs) -> ProofJob:
     job = ProofJob.objects.create(
         public_inputs=public_inputs.model_dump(mode="json"),
@@ -90,6 +105,7 @@ def _prove(job: ProofJob) -> ProofJob:
         prover=statement.PROVER_NAME,
         conjectured_security_bits=security["conjectured_bits"],
         proven_security_bits=security["proven_bits"],
+        software=provenance.prover_software(),
     )
     submission.after_generation(job)  # queues verification on Starknet when a prover service is set
     return job

@@ -24,7 +24,7 @@ from django_q.tasks import async_task
 
 from allocations.risk import felt_hex
 
-from . import cairo_statement, integrity, l1_facts, services, webhooks
+from . import cairo_statement, integrity, l1_facts, provenance, services, webhooks
 from .models import ProofJob
 from .prover_service import (
     AtlanticClient,
@@ -76,12 +76,16 @@ def submission_key(program_hash: int, output: list[int]) -> str:
 
 
 def after_generation(job: ProofJob) -> None:
-    """Hook of services._prove: with a prover service configured, queue the Cairo run and submission.
+    """Hook of services._prove: queue the Cairo run, and with a prover service configured the submission.
 
     next_poll_at is set with the generation, so the poll schedule submits the job even if the
     queued task is lost.
     """
-    if not settings.PROVER_SERVICE or job.status != Status.GENERATED:
+    if job.status != Status.GENERATED:
+        return
+    if not settings.PROVER_SERVICE:
+        # The decision's bundle needs the Cairo PIE: made in the background, so pages can show the bundle hash.
+        transaction.on_commit(lambda job_id=str(job.pk): async_task("proofs.tasks.run_cairo_statement", job_id))
         return
     ProofJob.objects.filter(pk=job.pk).update(next_poll_at=timezone.now())
     transaction.on_commit(lambda job_id=str(job.pk): async_task("proofs.tasks.submit_job", job_id))
@@ -104,13 +108,25 @@ def cairo_statement_run(job: ProofJob) -> ProofJob:
     job.cairo_steps = run.n_steps
     job.cairo_time = elapsed
     job.submission_key = submission_key(run.program_hash, run.output)
+    job.software = {**job.software, **provenance.cairo_software()}
     job.save(
         update_fields=[
             "program_hash", "fact_hash", "sharp_fact_hash", "cairo_pie", "cairo_steps", "cairo_time",
-            "submission_key", "updated_at",
+            "submission_key", "software", "updated_at",
         ]
     )  # fmt: skip
     return job
+
+
+def cairo_statement_ensure(job_id) -> ProofJob | None:
+    """The job of a stored decision with its Cairo run stored: made now, under the row lock, unless already made."""
+    with transaction.atomic():
+        job = ProofJob.objects.select_for_update().filter(pk=job_id).first()
+        if job is None or not job.proof or not hasattr(job, "decision"):
+            return job
+        if not job.cairo_pie:
+            cairo_statement_run(job)
+        return job
 
 
 def _note(job: ProofJob, reason: str, *, delay: float) -> None:

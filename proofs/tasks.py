@@ -8,6 +8,11 @@ def prove_job(job_id: str) -> str | None:
     return job.status if job else None
 
 
+def run_cairo_statement(job_id: str) -> str | None:
+    job = submission.cairo_statement_ensure(job_id)
+    return job.program_hash if job else None
+
+
 def sweep_stale_jobs() -> int:
     return services.proof_jobs_sweep_stale()
 

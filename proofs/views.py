@@ -63,8 +63,8 @@ def proof_badge(request, job_id):
     return HttpResponseStopPolling(html) if job.is_final else HttpResponse(html)
 
 
-def _download(job_id, build, *, with_blob: str | None = None):
-    job = get_object_or_404(selectors.proof_job_list(with_blob=with_blob), pk=job_id)
+def _download(job_id, build, *, with_blobs: tuple[str, ...] = ()):
+    job = get_object_or_404(selectors.proof_job_list(with_blobs=with_blobs), pk=job_id)
     try:
         return build(job)
     except DomainError as exc:
@@ -73,7 +73,7 @@ def _download(job_id, build, *, with_blob: str | None = None):
 
 @require_GET
 def download_proof(request, job_id):
-    return _download(job_id, downloads.proof_file_response, with_blob="proof")
+    return _download(job_id, downloads.proof_file_response, with_blobs=("proof",))
 
 
 @require_GET
@@ -82,5 +82,10 @@ def download_public_inputs(request, job_id):
 
 
 @require_GET
+def download_bundle(request, job_id):
+    return _download(job_id, downloads.bundle_response, with_blobs=selectors.BLOB_FIELDS)
+
+
+@require_GET
 def download_cairo_pie(request, job_id):
-    return _download(job_id, downloads.cairo_pie_response, with_blob="cairo_pie")
+    return _download(job_id, downloads.cairo_pie_response, with_blobs=("cairo_pie",))

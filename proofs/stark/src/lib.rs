@@ -21,12 +21,16 @@ use winterfell::{
 };
 
 pub mod air;
+pub mod bundle;
+pub mod cairo_pie;
+pub mod facts;
 pub mod model;
 pub mod options;
 pub mod proof_file;
 pub mod prover;
 pub mod report;
 pub mod statement;
+mod zipped;
 #[cfg(test)]
 mod tests;
 
@@ -43,6 +47,8 @@ use prover::{build_trace, Hasher, RandomCoin, RiskProver, VectorCommitment, Witn
 /// Identifies the proof system and AIR version; bump the AIR suffix on any constraint or option
 /// change (v2: exact option set, bound FRI remainder, model hash checked by the verifier).
 pub const PROVER_NAME: &str = "winterfell-0.13.1/obsqra-risk-air-v2";
+/// The winterfell release the prover and verifier are built on (pinned in Cargo.toml).
+pub const WINTERFELL_VERSION: &str = "0.13.1";
 /// Proofs of this prover were accepted by a verifier that did not bind the FRI remainder.
 pub const BROKEN_PROVER_NAMES: [&str; 1] = ["winterfell-0.13.1/obsqra-risk-air-v1"];
 
@@ -68,6 +74,8 @@ pub enum Error {
     Verification(String),
     /// The proof file is malformed, not canonical, or of another version or prover.
     ProofFile(String),
+    /// A part of a decision bundle is wrong or disagrees with the others; `part` names it.
+    Bundle { part: String, reason: String },
     /// The prover failed (should not happen for inputs that passed the bound checks).
     Prover(String),
 }
@@ -90,6 +98,7 @@ impl std::fmt::Display for Error {
             ),
             Error::Verification(m) => write!(f, "{m}"),
             Error::ProofFile(m) => write!(f, "{m}"),
+            Error::Bundle { part, reason } => write!(f, "{part}: {reason}"),
             Error::Prover(m) => write!(f, "proving failed: {m}"),
         }
     }

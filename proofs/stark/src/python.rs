@@ -10,7 +10,7 @@ use crate::model::{
     PUBLIC_INPUT_NAMES,
 };
 use crate::options::{self, Security};
-use crate::{proof_file, Error};
+use crate::{bundle, cairo_pie, proof_file, Error};
 
 create_exception!(
     proofs._stark,
@@ -33,7 +33,8 @@ fn to_py_err(e: Error) -> PyErr {
         | Error::Options(_)
         | Error::RemainderBinding
         | Error::Verification(_)
-        | Error::ProofFile(_) => VerificationError::new_err(msg),
+        | Error::ProofFile(_)
+        | Error::Bundle { .. } => VerificationError::new_err(msg),
     }
 }
 
@@ -168,15 +169,10 @@ fn py_encode_proof_file<'py>(
     Ok(PyBytes::new(py, &file))
 }
 
-/// verify_proof_file(data: bytes) -> dict with prover, security, statement (JSON text),
-/// public_inputs and proof_hash. Raises VerificationError with the reason otherwise.
-#[pyfunction]
-#[pyo3(name = "verify_proof_file")]
-fn py_verify_proof_file<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyDict>> {
-    let data = data.to_vec();
-    let verified = py
-        .detach(|| proof_file::verify_file(&data))
-        .map_err(to_py_err)?;
+fn verified_file_dict<'py>(
+    py: Python<'py>,
+    verified: &proof_file::VerifiedFile,
+) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     d.set_item("prover", &verified.prover)?;
     d.set_item("security", security_dict(py, verified.security)?)?;
@@ -186,6 +182,65 @@ fn py_verify_proof_file<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py
     )?;
     d.set_item("public_inputs", verified.public_inputs.to_vec())?;
     d.set_item("proof_hash", &verified.proof_hash)?;
+    Ok(d)
+}
+
+/// verify_proof_file(data: bytes) -> dict with prover, security, statement (JSON text),
+/// public_inputs and proof_hash. Raises VerificationError with the reason otherwise.
+#[pyfunction]
+#[pyo3(name = "verify_proof_file")]
+fn py_verify_proof_file<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyDict>> {
+    let data = data.to_vec();
+    let verified = py
+        .detach(|| proof_file::verify_file(&data))
+        .map_err(to_py_err)?;
+    verified_file_dict(py, &verified)
+}
+
+/// verify_bundle(data: bytes) -> dict: what verify_proof_file returns for its proof, plus
+/// bundle_hash and manifest (JSON text). Raises VerificationError("<part>: <reason>").
+#[pyfunction]
+#[pyo3(name = "verify_bundle")]
+fn py_verify_bundle<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyDict>> {
+    let data = data.to_vec();
+    let verified = match py.detach(|| bundle::verify_bundle(&data)) {
+        Ok(verified) => verified,
+        Err(e) => {
+            let part = match &e {
+                Error::Bundle { part, .. } => part.clone(),
+                _ => String::new(),
+            };
+            let err = to_py_err(e);
+            // the exception's `part` names the file or manifest section that failed
+            err.value(py).setattr("part", part)?;
+            return Err(err);
+        }
+    };
+    let d = verified_file_dict(py, &verified.proof)?;
+    d.set_item("bundle_hash", &verified.bundle_hash)?;
+    d.set_item(
+        "manifest",
+        serde_json::to_string(&verified.manifest).expect("a manifest always serializes"),
+    )?;
+    Ok(d)
+}
+
+/// read_cairo_pie(data: bytes) -> {"program_hash": int, "output": list[int], "steps": int}:
+/// what the bundle verifier reads from a Cairo PIE. Raises VerificationError if it is malformed.
+#[pyfunction]
+#[pyo3(name = "read_cairo_pie")]
+fn py_read_cairo_pie<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyDict>> {
+    let pie = cairo_pie::read(data).map_err(|reason| {
+        to_py_err(Error::Bundle { part: bundle::CAIRO_PIE.into(), reason })
+    })?;
+    let int = |felt: &starknet_crypto::Felt| -> PyResult<Bound<'py, PyAny>> {
+        py.get_type::<PyInt>()
+            .call1((felt.to_fixed_hex_string(), 16))
+    };
+    let d = PyDict::new(py);
+    d.set_item("program_hash", int(&pie.program_hash)?)?;
+    d.set_item("output", pie.output.iter().map(int).collect::<PyResult<Vec<_>>>()?)?;
+    d.set_item("steps", pie.steps)?;
     Ok(d)
 }
 
@@ -207,6 +262,8 @@ fn _stark(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(py_security, m)?)?;
     m.add_function(wrap_pyfunction!(py_encode_proof_file, m)?)?;
     m.add_function(wrap_pyfunction!(py_verify_proof_file, m)?)?;
+    m.add_function(wrap_pyfunction!(py_verify_bundle, m)?)?;
+    m.add_function(wrap_pyfunction!(py_read_cairo_pie, m)?)?;
     m.add_function(wrap_pyfunction!(py_report, m)?)?;
     m.add("VerificationError", py.get_type::<VerificationError>())?;
 
@@ -224,6 +281,13 @@ fn _stark(m: &Bound<'_, PyModule>) -> PyResult<()> {
     )?;
     m.add("PROOF_FILE_FORMAT_VERSION", proof_file::FORMAT_VERSION)?;
     m.add("PROOF_FILE_MEDIA_TYPE", proof_file::MEDIA_TYPE)?;
+    m.add("BUNDLE_FORMAT", bundle::FORMAT)?;
+    m.add("BUNDLE_FORMAT_VERSION", bundle::FORMAT_VERSION)?;
+    m.add("BUNDLE_MEDIA_TYPE", bundle::MEDIA_TYPE)?;
+    m.add("BUNDLE_MAX_BYTES", bundle::MAX_BUNDLE_BYTES)?;
+    m.add("CAIRO_PROGRAM_HASH", bundle::CAIRO_PROGRAM_HASH)?;
+    m.add("CAIRO_LAYOUT", bundle::CAIRO_LAYOUT)?;
+    m.add("WINTERFELL_VERSION", crate::WINTERFELL_VERSION)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
 
     let opts = PyDict::new(py);

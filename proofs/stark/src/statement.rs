@@ -224,6 +224,15 @@ impl Statement {
         }
     }
 
+    /// The output segment the Cairo statement writes for this statement: the model hash as one
+    /// felt, then every other public input in the same order (proofs/cairo_statement.py).
+    pub fn cairo_output(&self) -> Result<Vec<Felt>, String> {
+        let vector = self.to_vector()?;
+        let mut output = vec![Felt::from_hex(&self.model_hash).map_err(|e| e.to_string())?];
+        output.extend(vector[PI_PARAMS..].iter().map(|&v| Felt::from(v)));
+        Ok(output)
+    }
+
     /// The public input vector; `Err` names the field when the model hash is not a felt.
     pub fn to_vector(&self) -> Result<[u64; PUBLIC_INPUT_LEN], String> {
         let hash = parse_felt_hex(&self.model_hash)

@@ -12,6 +12,7 @@ use crate::options::{proof_options, Security};
 use crate::prover::{build_trace, to_field, Witness};
 use crate::*;
 
+mod facts;
 mod malicious_prover;
 mod proof_file;
 
