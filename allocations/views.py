@@ -9,6 +9,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET
 
 from obsqra.paging import page_of
+from proofs import services as proof_services
 from proofs.selectors import proof_job_counts
 
 from . import charts, selectors
@@ -58,8 +59,11 @@ def _charts_html(request) -> str:
 @require_GET
 def decision_detail(request, decision_id: int):
     decision = get_object_or_404(selectors.decision_list(), pk=decision_id)
+    job = decision.proof_job
+    bundle_ready = job is not None and job.cairo_steps is not None and not job.made_by_broken_verifier
     context = {
         "decision": decision,
+        "bundle": proof_services.decision_bundle(job) if bundle_ready else None,
         "policy_checks": selectors.decision_policy_checks(decision),
         "executions": decision.executions.all(),
     }

@@ -36,12 +36,12 @@ class ProofJobAdmin(ReadOnlyAdmin):
 
     list_display = ["id", "status", "decision_link", "proof_hash", "created_at", "updated_at"]
     list_filter = ["status"]
-    search_fields = ["=id", "proof_hash", "fact_hash", "l2_fact_hash", "tx_hash", "remote_job_id"]
+    search_fields = ["=id", "proof_hash", "fact_hash", "remote_job_id"]
     list_select_related = ["decision"]
     date_hierarchy = "created_at"
     fields = [
         "id", "status", "decision_link", "error", "proof_hash", "proof_size", "prover", "made_by_broken_verifier",
-        "conjectured_security_bits", "proven_security_bits", "generation_time", "public_inputs", "fact_hash", "l2_fact_hash", "remote_job_id", "tx_hash",
+        "conjectured_security_bits", "proven_security_bits", "generation_time", "public_inputs", "fact_hash", "program_hash", "sharp_fact_hash", "remote_job_id", "software",
         "created_at", "submitted_at", "verified_at", "updated_at",
     ]  # fmt: skip
     readonly_fields = fields

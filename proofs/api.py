@@ -43,9 +43,7 @@ class ProofJobOut(Schema):
     generation_ms: float | None
     public_inputs: PublicInputs | None
     fact_hash: str
-    l2_fact_hash: str
     remote_job_id: str
-    tx_hash: str
     error: str
     created_at: datetime
     submitted_at: datetime | None

@@ -11,7 +11,7 @@ from django_htmx.http import HttpResponseStopPolling
 from obsqra.errors import DomainError
 from obsqra.paging import page_of
 
-from . import downloads, facts, selectors
+from . import downloads, facts, selectors, services
 from .forms import ProofFilterForm
 from .statement import PublicInputs
 from .templatetags.audit_trail import proof_badge as proof_badge_context
@@ -36,23 +36,61 @@ def proof_list(request):
     return response
 
 
+def _why_absent(job) -> dict[str, str]:
+    """What an empty hash row says: why that value is not there (yet)."""
+    decision = getattr(job, "decision", None)
+    if decision is None:
+        cairo = "no stored decision: the Cairo statement runs for decisions only"
+    elif not job.proof_hash:
+        cairo = f"made after the proof, which is not there yet ({job.status})"
+    else:
+        cairo = "the Cairo run is queued behind the proof; reload in a moment"
+    service = "" if settings.PROVER_SERVICE else "no proving service is configured here"
+    if job.made_by_broken_verifier:
+        bundle = "none: this proof proves nothing"
+    elif job.cairo_steps is None:
+        bundle = cairo
+    else:
+        bundle = ""
+    return {
+        "proof": f"no proof yet ({job.status})",
+        "cairo": cairo,
+        "bundle": bundle,
+        "remote": service or f"not submitted yet ({job.status})",
+        "verification": service or "set once Integrity holds an acceptable verification of the fact",
+        "transaction": "no stored decision" if decision is None else "the decision has not been executed on chain",
+    }
+
+
 @require_GET
 def proof_detail(request, job_id):
     job = get_object_or_404(
         selectors.proof_job_list().select_related("decision__model_version", "decision__policy"), pk=job_id
     )
+    why_absent = _why_absent(job)
+    bundle = None if why_absent["bundle"] else _bundle_or_reason(job, why_absent)
     context = {
+        "bundle": bundle,
+        "why_absent": why_absent,
         "job": job,
         "events": selectors.proof_job_events(job),
         "elapsed_seconds": selectors.proof_job_elapsed(job),
         "estimated_completion": selectors.proof_job_estimated_completion(job),
-        "proof_filename": f"{downloads.download_stem(job)}.proof.json",
+        "verify_filename": bundle.filename if bundle else f"{downloads.download_stem(job)}.proof.json",
         "statement": PublicInputs.model_validate(job.public_inputs) if job.public_inputs else None,
         "accepted_configs": settings.INTEGRITY_VERIFIER_CONFIGS,
         "min_security_bits": settings.INTEGRITY_MIN_SECURITY_BITS,
         "sharp_bootloader_program_hash": facts.SHARP_BOOTLOADER_PROGRAM_HASH,
     }
     return render(request, "proofs/proof_detail.html", context)
+
+
+def _bundle_or_reason(job, why_absent: dict[str, str]):
+    try:
+        return services.decision_bundle(job)
+    except DomainError as exc:
+        why_absent["bundle"] = exc.message
+        return None
 
 
 @require_GET

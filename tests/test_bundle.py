@@ -293,3 +293,87 @@ def test_a_zip_bomb_pie_is_refused(bundled):
             archive.writestr(info.filename, content + b"\0" * (64 << 20) if info.filename == "memory.bin" else content)
     part, reason = refusal(rebuilt(bundle, replace={"cairo-pie.zip": bomb.getvalue()}))
     assert part == "cairo-pie.zip" and "memory.bin: it is larger than" in reason
+
+
+# --- API, pages, export -------------------------------------------------------------------------------------
+
+
+def test_the_api_serves_a_bundle_by_proof_job_id(client, decided_job):
+    job = decided_job()
+    response = client.get(f"/api/v1/proofs/{job.pk}/bundle")
+    assert response.status_code == 200 and response["Content-Type"] == _stark.BUNDLE_MEDIA_TYPE
+    bundle_hash = "0x" + hashlib.sha256(response.content).hexdigest()
+    assert response["X-Bundle-Hash"] == bundle_hash
+    assert f'filename="obsqra-decision-{job.decision.pk}-{bundle_hash[2:14]}.bundle.zip"' in response["Content-Disposition"]
+    assert client.get(f"/api/v1/proofs/{job.pk}").json()["bundle_url"].endswith(f"/api/v1/proofs/{job.pk}/bundle")
+    # the page's download is the same file
+    assert client.get(f"/proofs/{job.pk}/download/bundle").content == response.content
+
+
+def test_no_bundle_without_a_decision_or_a_proof(api, client, decision_body, decided_job):
+    generated = api.post("/proofs/generate", decision_body()).json()
+    response = client.get(f"/api/v1/proofs/{generated['proof_job_id']}/bundle")
+    assert response.status_code == 409 and "bundles are made per decision" in response.json()["detail"]
+    assert client.get(f"/api/v1/proofs/{generated['proof_job_id']}").json()["bundle_url"] is None
+    unproven = decided_job()
+    ProofJob.objects.filter(pk=unproven.pk).update(status=ProofJob.Status.GENERATING, proof=b"", proof_hash="")
+    response = client.get(f"/api/v1/proofs/{unproven.pk}/bundle")
+    assert response.status_code == 409 and "has no proof yet" in response.json()["detail"]
+
+
+def test_a_broken_provers_proof_has_no_bundle(client, decided_job):
+    job = decided_job()
+    ProofJob.objects.filter(pk=job.pk).update(prover=_stark.BROKEN_PROVER_NAMES[0])
+    assert client.get(f"/api/v1/proofs/{job.pk}/bundle").status_code == 410
+
+
+def test_the_verify_endpoint_takes_a_bundle(client, bundled):
+    job, bundle = bundled()
+    answer = client.post("/api/v1/proofs/verify", {"file": io.BytesIO(bundle)}).json()
+    assert answer["valid"] and answer["kind"] == "bundle"
+    assert answer["bundle_hash"] == "0x" + hashlib.sha256(bundle).hexdigest()
+    assert answer["decision_id"] == job.decision.pk and answer["proof_job_id"] == str(job.pk)
+    assert answer["model_version"] == job.decision.model_version.version and answer["policy"] == job.decision.policy.name
+    tampered = rebuilt(bundle, edit_manifest=_edit("policy.terms.max_single", lambda v: v + 1))
+    answer = client.post("/api/v1/proofs/verify", {"file": io.BytesIO(tampered)}).json()
+    assert not answer["valid"] and answer["part"] == "manifest policy" and "policy terms" in answer["reason"]
+
+
+def test_the_proof_page_shows_the_bundle_hash_with_copy_buttons(client, bundled):
+    job, bundle = bundled()
+    bundle_hash = "0x" + hashlib.sha256(bundle).hexdigest()
+    html = client.get(f"/proofs/{job.pk}/").content.decode()
+    assert f'data-copy="{bundle_hash}"' in html and f'data-copy="{job.proof_hash}"' in html
+    assert f"/proofs/{job.pk}/download/bundle" in html
+    assert f"python -m obsqra_stark obsqra-decision-{job.decision.pk}-{bundle_hash[2:14]}.bundle.zip" in html
+    assert "— the decision has not been executed on chain" in html
+    decision_html = client.get(f"/decisions/{job.decision.pk}/").content.decode()
+    assert f'data-copy="{bundle_hash}"' in decision_html
+
+
+def test_before_its_cairo_run_the_page_says_why_there_is_no_bundle(client, decided_job):
+    job = decided_job()
+    html = client.get(f"/proofs/{job.pk}/").content.decode()
+    assert "— the Cairo run is queued behind the proof" in html
+    assert "/download/bundle" not in html
+
+
+def test_export_bundles_writes_every_bundle_of_a_version(decided_job, current_version, tmp_path):
+    from django.core.management import CommandError, call_command
+
+    jobs = [decided_job(), decided_job(apys={"jediswap": 900, "ekubo": 1210})]
+    out = io.StringIO()
+    call_command("export_bundles", "--model-version", current_version.version, "--out", str(tmp_path), stdout=out)
+    assert f"Wrote 2 bundles of model {current_version.version}" in out.getvalue()
+    sums = (tmp_path / "SHA256SUMS").read_text().splitlines()
+    assert len(sums) == 2
+    for line in sums:
+        digest, name = line.split("  ")
+        content = (tmp_path / name).read_bytes()
+        assert hashlib.sha256(content).hexdigest() == digest
+        assert _stark.verify_bundle(content)["bundle_hash"] == "0x" + digest
+    assert {manifest_of((tmp_path / line.split("  ")[1]).read_bytes())["decision"]["id"] for line in sums} == {
+        job.decision.pk for job in jobs
+    }
+    with pytest.raises(CommandError, match="unknown model version '9.9.9'"):
+        call_command("export_bundles", "--model-version", "9.9.9", "--out", str(tmp_path))

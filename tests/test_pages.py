@@ -159,15 +159,18 @@ def test_proof_detail_shows_hashes_timeline_and_the_verify_command(client, prove
     assert f"python -m obsqra_stark obsqra-decision-{proven_decision.pk}-{job.proof_hash[2:14]}.proof.json" in page
     assert "pip install ./proofs/stark" in page and "cargo install --locked --profile verifier" in page
     assert re.search(r"generating →</span> <strong>generated</strong>", page)
-    # program, fact, L2 fact, SHARP fact, verification, tx, verifier job: none before submission
-    assert page.count('title="not yet present">—') == 7
+    # bundle, program, fact, SHARP fact (before the Cairo run), verification, tx, verifier job: each says why
+    assert page.count("the Cairo run is queued behind the proof") == 5  # four rows and the download section
+    assert page.count("no proving service is configured here") == 2
+    assert "— the decision has not been executed on chain" in page
 
 
-def test_proof_detail_links_fact_and_tx_to_the_explorer(client, proven_decision):
+def test_proof_detail_links_the_decisions_transaction_to_the_explorer(client, proven_decision):
     tx = "0x" + "cd" * 32
-    ProofJob.objects.filter(pk=proven_decision.proof_job_id).update(fact_hash="0x" + "ef" * 32, tx_hash=tx)
+    AllocationDecision.objects.filter(pk=proven_decision.pk).update(tx_hash=tx)
     page = text(client.get(f"/proofs/{proven_decision.proof_job_id}/"))
-    assert page.count(f'href="https://sepolia.voyager.online/tx/{tx}"') == 2  # the fact row and the tx row
+    assert page.count(f'href="https://sepolia.voyager.online/tx/{tx}"') == 1
+    assert f'data-copy="{tx}"' in page
 
 
 def test_proof_detail_of_a_waiting_job_shows_elapsed_and_estimate(client, jobs):
