@@ -84,3 +84,45 @@ def test_a_downloaded_file_verifies_and_every_tampered_part_is_named(
         result = check(auditor_python, path)
         assert result.returncode == 1, (part, field)
         assert result.stderr.startswith("INVALID: ") and reason in result.stderr, result.stderr
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_downloaded_bundle_verifies_and_every_tampered_part_is_named(
+    auditor_python, live_server, decision_body, tmp_path
+):
+    from .bundles import parts_of, rebuilt
+
+    with httpx.Client(base_url=live_server.url, timeout=60) as http:
+        created = http.post("/api/v1/risk-engine/orchestrate-allocation", json=decision_body()).json()
+        response = http.get(f"/api/v1/proofs/{created['proof_job_id']}/bundle")
+    assert response.status_code == 200
+    genuine = tmp_path / "genuine.bundle.zip"
+    genuine.write_bytes(response.content)
+    result = check(auditor_python, genuine)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"VALID bundle {response.headers['X-Bundle-Hash']}")
+    assert f"decision       {created['decision_id']}," in result.stdout
+    assert "model          1.0.0" in result.stdout and "sepolia: " in result.stdout
+    answer = json.loads(check(auditor_python, genuine, "--json").stdout)
+    assert answer["kind"] == "bundle" and answer["manifest"]["decision"]["id"] == created["decision_id"]
+
+    bundle = response.content
+    statement = json.loads(parts_of(bundle)["statement.json"])
+    statement["jediswap_score"] += 1
+    manifest_edits = {
+        "manifest decision": lambda m: m["decision"].update(ekubo_pct=m["decision"]["ekubo_pct"] + 1),
+        "manifest model_version": lambda m: m["model_version"]["parameters"].update(clamp_max=94),
+        "manifest policy": lambda m: m["policy"]["terms"].update(max_single=10000),
+        "manifest cairo": lambda m: m["cairo"].update(integrity_fact="0x" + "0" * 63 + "1"),
+        "manifest stark": lambda m: m["stark"].update(proven_bits=96),
+    }
+    tampered = {part: rebuilt(bundle, edit_manifest=edit) for part, edit in manifest_edits.items()}
+    tampered["statement.json"] = rebuilt(bundle, replace={"statement.json": json.dumps(statement).encode()})
+    for name in ("README.md", "proof.json", "cairo-pie.zip"):
+        tampered[name] = rebuilt(bundle, replace={name: parts_of(bundle)[name][:-1]}, fix_hashes=False)
+    for part, content in tampered.items():
+        path = tmp_path / f"{part.replace(' ', '-')}.bundle.zip"
+        path.write_bytes(content)
+        result = check(auditor_python, path)
+        assert result.returncode == 1 and result.stderr.startswith(f"INVALID: {part}: "), (part, result.stderr)
+        assert json.loads(check(auditor_python, path, "--json").stdout)["part"] == part

@@ -1,4 +1,7 @@
-"""python -m obsqra_stark [--json] FILE: the verdict `obsqra-verify` prints; exit 0 VALID, 1 INVALID, 2 unreadable."""
+"""python -m obsqra_stark [--json] FILE: the verdict `obsqra-verify` prints; exit 0 VALID, 1 INVALID, 2 unreadable.
+
+FILE is a proof file (*.proof.json) or a decision bundle (*.bundle.zip).
+"""
 
 import argparse
 import sys
@@ -9,7 +12,7 @@ from ._stark import report
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m obsqra_stark", description=__doc__.splitlines()[0])
-    parser.add_argument("file", help="proof file, or - for standard input")
+    parser.add_argument("file", help="proof file or decision bundle, or - for standard input")
     parser.add_argument("--json", action="store_true", help="one JSON object on standard output")
     args = parser.parse_args(argv)
     try:

@@ -23,6 +23,9 @@ __all__ = [
     "security",
     "encode_proof_file",
     "verify_proof_file",
+    "verify_bundle",
+    "read_cairo_pie",
+    "report",
     "VerificationError",
     "PUBLIC_INPUT_LEN",
     "PUBLIC_INPUT_NAMES",
@@ -31,6 +34,13 @@ __all__ = [
     "BROKEN_PROVER_NAMES",
     "PROOF_FILE_FORMAT_VERSION",
     "PROOF_FILE_MEDIA_TYPE",
+    "BUNDLE_FORMAT",
+    "BUNDLE_FORMAT_VERSION",
+    "BUNDLE_MEDIA_TYPE",
+    "BUNDLE_MAX_BYTES",
+    "CAIRO_PROGRAM_HASH",
+    "CAIRO_LAYOUT",
+    "WINTERFELL_VERSION",
     "__version__",
     "PROOF_OPTIONS",
 ]
@@ -43,6 +53,14 @@ BROKEN_PROVER_NAMES: Final[tuple[str, ...]]
 """Provers whose verifier accepted forged proofs; their files are refused."""
 PROOF_FILE_FORMAT_VERSION: Final[int]
 PROOF_FILE_MEDIA_TYPE: Final[str]
+BUNDLE_FORMAT: Final[str]
+BUNDLE_FORMAT_VERSION: Final[int]
+BUNDLE_MEDIA_TYPE: Final[str]
+BUNDLE_MAX_BYTES: Final[int]
+CAIRO_PROGRAM_HASH: Final[str]
+"""Pedersen program hash of proofs/cairo/risk_decision.cairo (cairo-lang 0.14.0.1): the only program a bundle's PIE may run."""
+CAIRO_LAYOUT: Final[str]
+WINTERFELL_VERSION: Final[str]
 
 class _Security(TypedDict):
     conjectured_bits: int
@@ -58,6 +76,17 @@ class _VerifiedFile(TypedDict):
     """The statement as canonical JSON text."""
     public_inputs: list[int]
     proof_hash: str
+
+class _VerifiedBundle(_VerifiedFile):
+    bundle_hash: str
+    """0x + SHA-256 of the bundle's bytes."""
+    manifest: str
+    """The manifest as JSON text."""
+
+class _CairoPie(TypedDict):
+    program_hash: int
+    output: list[int]
+    steps: int
 
 class _ProofOptions(TypedDict):
     num_queries: int
@@ -78,8 +107,11 @@ class VerificationError(ValueError):
     The message is a plain reason, e.g. ``the statement is out of bounds: ...``, ``the model hash
     does not name these parameters: ...``, ``the proof is corrupted: ...``, ``the proof was made
     with options this verifier does not accept: ...``, ``the proof is forged: ...``, ``the proof
-    does not match the claimed statement: ...`` or a proof-file reason.
+    does not match the claimed statement: ...`` or a proof-file reason. From ``verify_bundle`` it
+    is ``<part>: <reason>`` and ``part`` names the bundle's file or manifest section at fault.
     """
+
+    part: str
 
 def prove(inputs: Sequence[int]) -> tuple[bytes, list[int]]:
     """Evaluate the model on ``inputs`` (36 ints) and prove the result.
@@ -127,3 +159,22 @@ def verify_proof_file(data: bytes) -> _VerifiedFile:
     Raises:
         VerificationError: with the reason the file is refused.
     """
+
+def verify_bundle(data: bytes) -> _VerifiedBundle:
+    """Check a whole decision bundle: every file's hash, the proof file, that the statement and the
+    manifest's decision, model version, policy and proof record equal what the proof proves, that
+    the Cairo PIE is a run of ``CAIRO_PROGRAM_HASH`` with the proven output, and both facts.
+
+    Raises:
+        VerificationError: ``part`` names what is wrong.
+    """
+
+def read_cairo_pie(data: bytes) -> _CairoPie:
+    """What the bundle verifier reads from a Cairo PIE (no VM): Pedersen program hash, output, steps.
+
+    Raises:
+        VerificationError: the PIE is malformed.
+    """
+
+def report(data: bytes, as_json: bool = False) -> tuple[bool, str]:
+    """The verdict on a proof file or a bundle (any zip) as ``obsqra-verify`` prints it."""

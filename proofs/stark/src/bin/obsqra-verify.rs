@@ -1,5 +1,5 @@
-//! `obsqra-verify`: checks a downloaded proof file on your own machine, with no Python, no
-//! database and no network.
+//! `obsqra-verify`: checks a downloaded proof file or decision bundle on your own machine, with
+//! no Python, no database and no network.
 //!
 //! ```text
 //! obsqra-verify [--json] FILE      (FILE may be - for standard input)
@@ -10,7 +10,7 @@
 use std::io::Read;
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: obsqra-verify [--json] FILE   (FILE may be - for standard input)
+const USAGE: &str = "usage: obsqra-verify [--json] FILE   (a *.proof.json or *.bundle.zip; - for standard input)
 exit codes: 0 VALID, 1 INVALID, 2 usage or unreadable file";
 
 fn read(path: &str) -> std::io::Result<Vec<u8>> {
