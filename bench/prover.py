@@ -5,7 +5,8 @@ bits of our option set beside the retired v1 one.
 
     .venv/bin/python bench/prover.py [--runs 200] [--requests 200]
 
-The API part starts the real web server on a scratch SQLite database on 127.0.0.1.
+The API part starts the real web server on a scratch SQLite database on 127.0.0.1, then fetches a decision's
+bundle and times its verification beside the bare proof file's.
 """
 
 import argparse
@@ -63,6 +64,19 @@ def bench_prover(runs):
     print(f"security         {security['proven_bits']} bits proven, {security['conjectured_bits']} bits conjectured")
 
 
+def bench_bundle(client, runs):
+    """A decision's bundle: served (first with its Cairo run, then again), and verified beside its bare proof file."""
+    job_id = client.post("/api/v1/risk-engine/orchestrate-allocation", json=BODY).json()["proof_job_id"]
+    for label in ("first (runs Cairo)", "again"):
+        started = time.perf_counter()
+        bundle = client.get(f"/api/v1/proofs/{job_id}/bundle", timeout=60).raise_for_status().content
+        print(f"GET bundle, {label:20s} {(time.perf_counter() - started) * 1000:8.1f} ms, {len(bundle):,} bytes")
+    proof_file = client.get(f"/api/v1/proofs/{job_id}/download").raise_for_status().content
+    bundle_s, _ = timed(lambda: _stark.verify_bundle(bundle), runs)
+    file_s, _ = timed(lambda: _stark.verify_proof_file(proof_file), runs)
+    print(f"verify bundle (median)     {bundle_s * 1000:.2f} ms  | proof file alone {file_s * 1000:.2f} ms ({runs} runs)")
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -94,6 +108,7 @@ def bench_api(requests):
                         client.post(path, json=BODY).raise_for_status()
                     rate = requests / (time.perf_counter() - started)
                     print(f"{path:45s} {rate:6.1f} decisions/s ({requests} sequential requests, one client)")
+                bench_bundle(client, runs=50)
         finally:
             server.terminate()
             server.wait()
