@@ -40,6 +40,7 @@ test: install
 	PGPORT=$(PGPORT) scripts/ensure-postgres
 	scripts/ensure-chromium
 	scripts/ensure-devnet >/dev/null
+	scripts/build-contracts >/dev/null
 	STARKNET_DEVNET=$$(scripts/ensure-devnet) DATABASE_URL=$(TEST_DATABASE_URL) SECRET_KEY=test-only \
 		$(PY) -m pytest $(PYTEST_ARGS)
 
