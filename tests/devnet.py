@@ -68,12 +68,12 @@ def devnet_binary() -> Path:
 
 
 def _start(binary: Path, log_path: Path) -> tuple[subprocess.Popen, int]:
-    log = log_path.open("wb")
-    process = subprocess.Popen(
-        [binary, "--host", "127.0.0.1", "--port", "0", "--seed", str(SEED), "--accounts", str(ACCOUNTS),
-         "--state-archive-capacity", "full"],
-        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-    )
+    with log_path.open("wb") as log:  # the child keeps its own descriptor
+        process = subprocess.Popen(
+            [binary, "--host", "127.0.0.1", "--port", "0", "--seed", str(SEED), "--accounts", str(ACCOUNTS),
+             "--state-archive-capacity", "full"],
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        )
     deadline = time.monotonic() + STARTUP_SECONDS
     while time.monotonic() < deadline:
         found = _LISTENING.search(log_path.read_text(errors="replace"))
