@@ -39,7 +39,10 @@ test: install
 	cargo test --release --quiet --manifest-path proofs/stark/Cargo.toml
 	PGPORT=$(PGPORT) scripts/ensure-postgres
 	scripts/ensure-chromium
-	DATABASE_URL=$(TEST_DATABASE_URL) SECRET_KEY=test-only $(PY) -m pytest $(PYTEST_ARGS)
+	scripts/ensure-devnet >/dev/null
+	scripts/build-contracts >/dev/null
+	STARKNET_DEVNET=$$(scripts/ensure-devnet) DATABASE_URL=$(TEST_DATABASE_URL) SECRET_KEY=test-only \
+		$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: install
 	$(PY) bench/prover.py

@@ -10,6 +10,8 @@ from proofs.models import ProofJob
 from tests.fakes.servers import FakeStarknetNode
 from tests.fakes.verification import Fakes, apply
 
+pytest_plugins = ["tests.devnet"]
+
 # The published formulas, read independently of the migration that ships them.
 V1_ELEMENTS = [35, 10000, 0, 30, 10000, 0, 15, 10, 5, 0, 1, 5, 0, 1000, 1, 100, 99, 5, 95]
 V2_ELEMENTS = [25, 10000, 0, 40, 10000, 0, 0, 5, 15, 30, 3, 10, 0, 730, 10, 730, 0, 5, 95]

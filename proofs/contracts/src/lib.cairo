@@ -1,0 +1,2 @@
+pub mod integrity;
+pub mod local_fact_registry;
