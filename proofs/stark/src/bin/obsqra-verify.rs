@@ -7,7 +7,7 @@
 //!
 //! Exit codes: 0 VALID, 1 INVALID (the reason is printed), 2 usage or unreadable file.
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::process::ExitCode;
 
 const USAGE: &str = "usage: obsqra-verify [--json] FILE   (a *.proof.json or *.bundle.zip; - for standard input)
@@ -22,37 +22,42 @@ fn read(path: &str) -> std::io::Result<Vec<u8>> {
     std::fs::read(path)
 }
 
+/// Prints a line; a closed pipe (`obsqra-verify FILE | head`) is not an error worth a panic.
+fn say(mut out: impl Write, text: &str) {
+    let _ = writeln!(out, "{text}");
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.iter().any(|a| a == "-h" || a == "--help") {
-        println!("{USAGE}");
+        say(std::io::stdout(), USAGE);
         return ExitCode::SUCCESS;
     }
     let as_json = args.iter().any(|a| a == "--json");
     let files: Vec<&String> = args.iter().filter(|a| *a != "--json").collect();
     let [path] = files[..] else {
-        eprintln!("{USAGE}");
+        say(std::io::stderr(), USAGE);
         return ExitCode::from(2);
     };
     let data = match read(path) {
         Ok(data) => data,
         Err(e) => {
-            eprintln!("cannot read {path}: {e}");
+            say(std::io::stderr(), &format!("cannot read {path}: {e}"));
             return ExitCode::from(2);
         }
     };
     match _stark::report::report(&data, as_json) {
         (true, text) => {
-            println!("{text}");
+            say(std::io::stdout(), &text);
             ExitCode::SUCCESS
         }
         // a machine reading --json finds both verdicts on standard output
         (false, text) if as_json => {
-            println!("{text}");
+            say(std::io::stdout(), &text);
             ExitCode::from(1)
         }
         (false, text) => {
-            eprintln!("{text}");
+            say(std::io::stderr(), &text);
             ExitCode::from(1)
         }
     }
