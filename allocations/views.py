@@ -60,10 +60,9 @@ def _charts_html(request) -> str:
 def decision_detail(request, decision_id: int):
     decision = get_object_or_404(selectors.decision_list(), pk=decision_id)
     job = decision.proof_job
-    bundle_ready = job is not None and job.cairo_steps is not None and not job.made_by_broken_verifier
     context = {
         "decision": decision,
-        "bundle": proof_services.decision_bundle(job) if bundle_ready else None,
+        "bundle": proof_services.decision_bundle(job) if proof_services.decision_bundle_ready(job) else None,
         "policy_checks": selectors.decision_policy_checks(decision),
         "executions": decision.executions.all(),
     }

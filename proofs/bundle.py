@@ -23,9 +23,9 @@ from allocations.risk import FAMILY_ID, ModelParams, felt_hex
 
 from . import cairo_statement, facts, integrity
 from .models import ProofJob
-from .proof_file import VerifiedProofFile, verified_from
+from .proof_file import VerifiedProofFile, file_hash, verified_from
 from .provenance import NOT_RECORDED
-from .statement import PublicInputs
+from .statement import PublicInputs, readable_json
 
 MEDIA_TYPE: str = _stark.BUNDLE_MEDIA_TYPE
 MANIFEST, README, PROOF, STATEMENT, CAIRO_PIE = (
@@ -33,9 +33,6 @@ MANIFEST, README, PROOF, STATEMENT, CAIRO_PIE = (
 )  # fmt: skip
 # 1980-01-01, the earliest time a zip can hold: no clock in the bytes.
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
-
-
-ZIP_MAGIC = b"PK\x03\x04"
 MAX_BYTES: int = _stark.BUNDLE_MAX_BYTES
 
 
@@ -47,7 +44,8 @@ class VerifiedBundle:
 
 
 def is_bundle(data: bytes) -> bool:
-    return data.startswith(ZIP_MAGIC)
+    """What the Rust report checks as a bundle rather than a proof file."""
+    return data.startswith(_stark.ZIP_MAGIC)
 
 
 def verify(data: bytes) -> VerifiedBundle:
@@ -163,11 +161,16 @@ def _zip(files: list[tuple[str, bytes]]) -> bytes:
 
 def assemble(job: ProofJob, *, proof_file: bytes) -> Bundle:
     """The bundle of a proven decision whose Cairo statement has run (PIE and facts stored)."""
-    statement = json.dumps(job.public_inputs, indent=2, sort_keys=True).encode() + b"\n"
     manifest = _manifest(job)
-    parts = {README: _readme(manifest), PROOF: proof_file, STATEMENT: statement, CAIRO_PIE: bytes(job.cairo_pie)}
+    parts = {
+        README: _readme(manifest),
+        PROOF: proof_file,
+        STATEMENT: readable_json(job.public_inputs),
+        CAIRO_PIE: bytes(job.cairo_pie),
+    }
     manifest["files"] = {name: _sha256(content) for name, content in sorted(parts.items())}
     manifest_bytes = json.dumps(manifest, indent=2, sort_keys=True).encode() + b"\n"
     content = _zip([(MANIFEST, manifest_bytes), *parts.items()])
-    bundle_hash = "0x" + _sha256(content)
-    return Bundle(content=content, bundle_hash=bundle_hash, filename=f"obsqra-decision-{job.decision.pk}-{bundle_hash[2:14]}.bundle.zip")
+    bundle_hash = file_hash(content)
+    filename = f"obsqra-decision-{job.decision.pk}-{bundle_hash[2:14]}.bundle.zip"
+    return Bundle(content=content, bundle_hash=bundle_hash, filename=filename)

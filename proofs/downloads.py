@@ -1,15 +1,13 @@
 """The files a proof job can be downloaded as, built and named in one place for the pages and the API."""
 
-import json
-
 from django.http import HttpResponse
 from django.utils.http import content_disposition_header
 
 from obsqra.errors import Conflict
 
-from . import services
-from .models import ProofJob
+from . import services, statement
 from .bundle import MEDIA_TYPE as bundle_media_type
+from .models import ProofJob
 from .proof_file import MEDIA_TYPE
 
 
@@ -43,7 +41,7 @@ def bundle_response(job: ProofJob) -> HttpResponse:
 
 def public_inputs_response(job: ProofJob) -> HttpResponse:
     """The statement alone, readable JSON: what the proof claims, to compare with the decision."""
-    content = json.dumps(job.public_inputs, indent=2, sort_keys=True).encode() + b"\n"
+    content = statement.readable_json(job.public_inputs)
     return _attachment(content, content_type="application/json", filename=f"{download_stem(job)}.public-inputs.json")
 
 

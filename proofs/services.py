@@ -59,6 +59,11 @@ def proof_file_for(job: ProofJob) -> bytes:
     return proof_file.encode(PublicInputs.model_validate(job.public_inputs), bytes(job.proof))
 
 
+def decision_bundle_ready(job: ProofJob | None) -> bool:
+    """Its bundle can be built without running anything: a decision's live proof whose Cairo run is stored."""
+    return job is not None and job.cairo_steps is not None and not job.made_by_broken_verifier
+
+
 def decision_bundle(job: ProofJob) -> bundle.Bundle:
     """The auditor's bundle of a decision's proof; its Cairo statement runs first if it has not yet."""
     if not hasattr(job, "decision"):

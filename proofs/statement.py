@@ -5,6 +5,8 @@ public inputs, the risk family yields exactly the scores, the split and the poli
 The model hash is bound through the proof transcript, and the Rust verifier checks it is Poseidon of the parameters.
 """
 
+import json
+
 from obsqra_stark import _stark
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -91,6 +93,11 @@ class PublicInputs(BaseModel):
             ekubo_pct=outcome.ekubo_pct,
             violations=outcome.violations,
         )
+
+
+def readable_json(public_inputs: dict) -> bytes:
+    """The statement as people read it (the public-inputs download, a bundle's statement.json)."""
+    return json.dumps(public_inputs, indent=2, sort_keys=True).encode() + b"\n"
 
 
 def prove(public_inputs: PublicInputs) -> bytes:

@@ -67,8 +67,8 @@ def proof_detail(request, job_id):
     job = get_object_or_404(
         selectors.proof_job_list().select_related("decision__model_version", "decision__policy"), pk=job_id
     )
+    bundle = services.decision_bundle(job) if services.decision_bundle_ready(job) else None
     why_absent = _why_absent(job)
-    bundle = None if why_absent["bundle"] else _bundle_or_reason(job, why_absent)
     context = {
         "bundle": bundle,
         "why_absent": why_absent,
@@ -83,14 +83,6 @@ def proof_detail(request, job_id):
         "sharp_bootloader_program_hash": facts.SHARP_BOOTLOADER_PROGRAM_HASH,
     }
     return render(request, "proofs/proof_detail.html", context)
-
-
-def _bundle_or_reason(job, why_absent: dict[str, str]):
-    try:
-        return services.decision_bundle(job)
-    except DomainError as exc:
-        why_absent["bundle"] = exc.message
-        return None
 
 
 @require_GET

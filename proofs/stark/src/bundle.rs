@@ -24,7 +24,7 @@ use starknet_crypto::Felt;
 
 use crate::cairo_pie::{self, Pie};
 use crate::facts;
-use crate::model::POLICY_RULES;
+use crate::model::violated_rules;
 use crate::proof_file::{self, VerifiedFile};
 use crate::zipped;
 use crate::statement::{Apys, Metrics, Parameters, Policy, Statement, FAMILY_ID};
@@ -170,7 +170,7 @@ fn refuse(part: &str, reason: impl Into<String>) -> Error {
 }
 
 fn sha256_hex(data: &[u8]) -> String {
-    Sha256::digest(data).iter().map(|b| format!("{b:02x}")).collect()
+    crate::hex_digits(&Sha256::digest(data))
 }
 
 fn read_files(data: &[u8]) -> Result<HashMap<&'static str, Vec<u8>>, Error> {
@@ -233,15 +233,6 @@ fn check_statement_file(data: &[u8], proven: &Statement) -> Result<(), Error> {
     Ok(())
 }
 
-fn violated_rules(mask: u64) -> Vec<String> {
-    POLICY_RULES
-        .iter()
-        .enumerate()
-        .filter(|(bit, _)| mask >> bit & 1 == 1)
-        .map(|(_, rule)| rule.to_string())
-        .collect()
-}
-
 fn check_decision(m: &Manifest, s: &Statement) -> Result<(), Error> {
     let part = "manifest decision";
     let d = &m.decision;
@@ -257,8 +248,9 @@ fn check_decision(m: &Manifest, s: &Statement) -> Result<(), Error> {
             return Err(mismatch(part, what, claimed, proven));
         }
     }
-    if d.violated_rules != violated_rules(s.violations) {
-        return Err(mismatch(part, "the list of broken rules", &d.violated_rules, violated_rules(s.violations)));
+    let broken = violated_rules(s.violations);
+    if !d.violated_rules.iter().map(String::as_str).eq(broken.iter().copied()) {
+        return Err(mismatch(part, "the list of broken rules", &d.violated_rules, broken));
     }
     if d.jediswap_snapshot.metrics != s.jediswap_metrics {
         return Err(mismatch(part, "the jediswap snapshot", &d.jediswap_snapshot.metrics, &s.jediswap_metrics));

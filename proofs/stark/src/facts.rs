@@ -45,8 +45,7 @@ pub fn sharp_fact(program_hash: Felt, output: &[Felt]) -> String {
     let mut hasher = Keccak256::new();
     hasher.update(program_hash.to_bytes_be());
     hasher.update(Keccak256::digest(&words));
-    let digest: String = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
-    format!("0x{digest}")
+    format!("0x{}", crate::hex_digits(&hasher.finalize()))
 }
 
 /// cairo-lang's `compute_hash_chain`: h(d[0], h(d[1], ... h(d[n-2], d[n-1]))).

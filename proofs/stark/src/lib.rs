@@ -116,6 +116,11 @@ fn panic_message(p: Box<dyn std::any::Any + Send>) -> String {
     }
 }
 
+/// Lower-case hex of bytes, two digits each (digests in files and reports).
+pub(crate) fn hex_digits(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 // EVALUATION AND PROVING
 // ================================================================================================
 

@@ -74,6 +74,16 @@ pub const POLICY_RULES: [&str; 4] = [
     "min_liquidity",
 ];
 
+/// The rules a violations mask names, in bit order.
+pub fn violated_rules(mask: u64) -> Vec<&'static str> {
+    POLICY_RULES
+        .iter()
+        .enumerate()
+        .filter(|(bit, _)| mask >> bit & 1 == 1)
+        .map(|(_, rule)| *rule)
+        .collect()
+}
+
 // policy indices (within the 4 policy values)
 pub const POL_MAX_SINGLE: usize = 0;
 pub const POL_MIN_DIV: usize = 1;

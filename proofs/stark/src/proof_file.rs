@@ -65,12 +65,7 @@ fn file_error(m: impl Into<String>) -> Error {
 
 /// 0x + hex SHA-256: the proof hash of a file's bytes.
 pub fn proof_hash(data: &[u8]) -> String {
-    let digest = Sha256::digest(data);
-    let mut s = String::from("0x");
-    for b in digest {
-        s.push_str(&format!("{b:02x}"));
-    }
-    s
+    format!("0x{}", crate::hex_digits(&Sha256::digest(data)))
 }
 
 fn canonical_bytes(document: &Document) -> Vec<u8> {

@@ -285,6 +285,7 @@ fn _stark(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("BUNDLE_FORMAT_VERSION", bundle::FORMAT_VERSION)?;
     m.add("BUNDLE_MEDIA_TYPE", bundle::MEDIA_TYPE)?;
     m.add("BUNDLE_MAX_BYTES", bundle::MAX_BUNDLE_BYTES)?;
+    m.add("ZIP_MAGIC", PyBytes::new(py, bundle::ZIP_MAGIC))?;
     m.add("CAIRO_PROGRAM_HASH", bundle::CAIRO_PROGRAM_HASH)?;
     m.add("CAIRO_LAYOUT", bundle::CAIRO_LAYOUT)?;
     m.add("WINTERFELL_VERSION", crate::WINTERFELL_VERSION)?;

@@ -4,18 +4,9 @@
 use serde_json::{json, Value};
 
 use crate::bundle::{verify_bundle, Snapshot, VerifiedBundle, ZIP_MAGIC};
-use crate::model::POLICY_RULES;
+use crate::model::{violated_rules, POLICY_RULES};
 use crate::proof_file::{verify_file, VerifiedFile};
 use crate::Error;
-
-fn violated_rules(mask: u64) -> Vec<&'static str> {
-    POLICY_RULES
-        .iter()
-        .enumerate()
-        .filter(|(bit, _)| mask >> bit & 1 == 1)
-        .map(|(_, rule)| *rule)
-        .collect()
-}
 
 fn policy_verdict(mask: u64) -> String {
     let broken = violated_rules(mask);

@@ -38,6 +38,7 @@ __all__ = [
     "BUNDLE_FORMAT_VERSION",
     "BUNDLE_MEDIA_TYPE",
     "BUNDLE_MAX_BYTES",
+    "ZIP_MAGIC",
     "CAIRO_PROGRAM_HASH",
     "CAIRO_LAYOUT",
     "WINTERFELL_VERSION",
@@ -57,6 +58,8 @@ BUNDLE_FORMAT: Final[str]
 BUNDLE_FORMAT_VERSION: Final[int]
 BUNDLE_MEDIA_TYPE: Final[str]
 BUNDLE_MAX_BYTES: Final[int]
+ZIP_MAGIC: Final[bytes]
+"""What a bundle (any zip) starts with: ``report`` checks such data as a bundle."""
 CAIRO_PROGRAM_HASH: Final[str]
 """Pedersen program hash of proofs/cairo/risk_decision.cairo (cairo-lang 0.14.0.1): the only program a bundle's PIE may run."""
 CAIRO_LAYOUT: Final[str]
