@@ -1,19 +1,34 @@
 """Our Cairo contracts on a Starknet chain: the compiled classes declared and deployed with starknet-py.
 
-No Django here. ``scripts/build-contracts`` writes the classes to build/contracts/ (Sierra, which the
+No Django here. Calls are built from raw calldata (structs are their members' felts in declaration
+order), not through starknet-py's ``Contract``, whose ABI parser takes seconds per contract. ``scripts/build-contracts`` writes the classes to build/contracts/ (Sierra, which the
 chain stores, and CASM, whose hash the declare transaction commits to).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
-from starknet_py.common import create_casm_class
+from starknet_py.common import create_casm_class, create_sierra_compiled_contract
 from starknet_py.contract import Contract
 from starknet_py.hash.casm_class_hash import compute_casm_class_hash
 from starknet_py.hash.hash_method import HashMethod
+from starknet_py.hash.selector import get_selector_from_name
+from starknet_py.hash.sierra_class_hash import compute_sierra_class_hash
 from starknet_py.net.account.base_account import BaseAccount
+from starknet_py.net.client_errors import ClientError
+from starknet_py.net.client_models import Call
+from starknet_py.net.udc_deployer.deployer import Deployer
+
+from proofs.integrity import VerifierConfig
+
+from . import risk
+
+CLASS_HASH_NOT_FOUND = 28  # starknet-specs v0.10.2 starknet_api_openrpc.json
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "build" / "contracts"
 CONTRACTS = ("LocalFactRegistry", "RiskEngine")
@@ -31,10 +46,6 @@ def artifacts(name: str) -> tuple[str, str]:
     return sierra.read_text(), casm.read_text()
 
 
-def abi(name: str) -> list:
-    return json.loads(artifacts(name)[0])["abi"]
-
-
 def compiled_class_hash(casm: str) -> int:
     """The CASM's class hash as Starknet >= 0.14.1 (and devnet) computes it, with Blake2s.
 
@@ -46,8 +57,20 @@ def compiled_class_hash(casm: str) -> int:
     return compute_casm_class_hash(create_casm_class(json.dumps(compiled)), hash_method=HashMethod.BLAKE2S)
 
 
+@functools.cache
+def class_hash(name: str) -> int:
+    return compute_sierra_class_hash(create_sierra_compiled_contract(artifacts(name)[0]))
+
+
 async def declare(account: BaseAccount, name: str, *, poll_seconds: float = 2) -> int:
-    """Declares the class (once per chain: an already declared class is refused) and returns its hash."""
+    """Declares the class unless the chain has it already (a second declare is refused); returns its hash."""
+    existing = class_hash(name)
+    try:
+        await account.client.get_class_by_hash(existing)
+        return existing
+    except ClientError as exc:
+        if str(exc.code) != str(CLASS_HASH_NOT_FOUND):
+            raise
     sierra, casm = artifacts(name)
     declared = await Contract.declare_v3(
         account, sierra, compiled_class_hash=compiled_class_hash(casm), auto_estimate=True
@@ -56,11 +79,82 @@ async def declare(account: BaseAccount, name: str, *, poll_seconds: float = 2) -
     return declared.class_hash
 
 
-async def deploy(
-    account: BaseAccount, name: str, class_hash: int, constructor_args: dict, *, poll_seconds: float = 2
-) -> Contract:
-    deployed = await Contract.deploy_contract_v3(
-        account, class_hash, abi(name), constructor_args, auto_estimate=True
+def call(address: int, function: str, calldata: Sequence[int] = ()) -> Call:
+    return Call(to_addr=address, selector=get_selector_from_name(function), calldata=list(calldata))
+
+
+async def invoke_all(account: BaseAccount, calls: Sequence[Call], *, poll_seconds: float = 2) -> int:
+    """All the calls in one transaction of the account; its hash once the chain accepted it."""
+    sent = await account.execute_v3(calls=list(calls), auto_estimate=True)
+    await account.client.wait_for_tx(sent.transaction_hash, check_interval=poll_seconds)
+    return sent.transaction_hash
+
+
+def deploy_call(account: BaseAccount, class_hash_: int, constructor: Sequence[int]) -> tuple[Call, int]:
+    """A call to the Universal Deployer and the address the contract will have."""
+    deployment = Deployer(account_address=account.address).create_contract_deployment_raw(
+        class_hash_, raw_calldata=list(constructor)
     )
-    await deployed.wait_for_acceptance(check_interval=poll_seconds)
-    return deployed.deployed_contract
+    return deployment.call, deployment.address
+
+
+def engine_setup_calls(
+    engine: int,
+    *,
+    verifier_configs: Sequence[VerifierConfig] = (),
+    model_hashes: Sequence[int] = (),
+    policy: risk.PolicyTerms | None = None,
+) -> list[Call]:
+    """The owner's calls that accept verifier configurations, approve models and set the policy."""
+    calls = [call(engine, "accept_verifier_config", c.felts()) for c in verifier_configs]
+    calls += [call(engine, "approve_model", [model_hash]) for model_hash in model_hashes]
+    if policy is not None:
+        calls.append(call(engine, "set_policy", policy.to_elements()))
+    return calls
+
+
+@dataclasses.dataclass(frozen=True)
+class Deployment:
+    fact_registry: int
+    risk_engine: int
+    transaction_hash: int
+
+    def settings(self) -> dict[str, str]:
+        """The environment variables that point the application at these contracts."""
+        return {
+            "INTEGRITY_FACT_REGISTRY_ADDRESS": hex(self.fact_registry),
+            "RISK_ENGINE_ADDRESS": hex(self.risk_engine),
+        }
+
+
+async def deploy_contracts(
+    account: BaseAccount,
+    *,
+    statement_program_hash: int,
+    min_security_bits: int,
+    verifier_configs: Sequence[VerifierConfig],
+    model_hashes: Sequence[int],
+    policy: risk.PolicyTerms,
+    fact_registry: int | None = None,
+    poll_seconds: float = 2,
+) -> Deployment:
+    """A RiskEngine owned by ``account``, configured, in one transaction; with ``fact_registry`` None
+    (a local chain) the local stand-in registry is deployed in the same transaction and the engine reads it."""
+    calls = []
+    if fact_registry is None:
+        registry_class = await declare(account, "LocalFactRegistry", poll_seconds=poll_seconds)
+        deploy_registry, fact_registry = deploy_call(account, registry_class, [account.address])
+        calls.append(deploy_registry)
+    engine_class = await declare(account, "RiskEngine", poll_seconds=poll_seconds)
+    deploy_engine, engine = deploy_call(
+        account, engine_class, [account.address, fact_registry, statement_program_hash, min_security_bits]
+    )
+    calls.append(deploy_engine)
+    calls += engine_setup_calls(engine, verifier_configs=verifier_configs, model_hashes=model_hashes, policy=policy)
+    tx_hash = await invoke_all(account, calls, poll_seconds=poll_seconds)
+    return Deployment(fact_registry=fact_registry, risk_engine=engine, transaction_hash=tx_hash)
+
+
+def register_fact_call(registry: int, fact_hash: int, *, config: VerifierConfig, security_bits: int) -> Call:
+    """The local registry's owner registers a verification, as Integrity's verifier would after a proof."""
+    return call(registry, "register_fact", [*config.felts(), fact_hash, security_bits])

@@ -1,3 +1,4 @@
+import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -8,15 +9,18 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from starknet_py.hash.selector import get_selector_from_name
+from starknet_py.net.full_node_client import FullNodeClient
 
+from proofs import cairo_statement
 from proofs.models import ProofJob
 from proofs.schedules import poll_schedule_rearm
+from proofs.submission import accepted_verifier_configs
 from registry.models import ModelVersion
-from registry.selectors import model_version_get
+from registry.selectors import current_model_version, model_version_get
 
 from obsqra.errors import DomainError
 
-from . import chain, indexer, metrics_reader, risk
+from . import chain, deployment, indexer, metrics_reader, risk, risk_engine
 from .models import AllocationDecision, ChainEvent, Execution, IndexerCursor, MetricsSnapshot, Policy, Protocol
 from .selectors import policy_get
 
@@ -327,3 +331,30 @@ def _live_snapshots_create(reading: metrics_reader.ChainReading) -> LiveMetrics:
         for protocol in (Protocol.JEDISWAP, Protocol.EKUBO)
     ]
     return LiveMetrics(*snapshots)
+
+
+def contracts_deploy(account: risk_engine.OperatorAccount, *, rpc_url: str, local_fact_registry: bool) -> deployment.Deployment:
+    """Deploys a RiskEngine owned by ``account`` that approves the current model, holds the default
+    policy, and accepts the verifier configurations and bits the proofs are checked against.
+
+    ``local_fact_registry``: a local chain has no Integrity, so the local stand-in is deployed with it;
+    otherwise the engine reads INTEGRITY_FACT_REGISTRY_ADDRESS.
+    """
+    registry = None if local_fact_registry else int(settings.INTEGRITY_FACT_REGISTRY_ADDRESS, 16)
+    model_hash, policy = int(current_model_version().model_hash, 16), policy_get(None).terms
+
+    async def deploy_all() -> deployment.Deployment:
+        client = FullNodeClient(node_url=rpc_url)
+        bound = account.bind(client, int(await client.get_chain_id(), 16))
+        return await deployment.deploy_contracts(
+            bound,
+            statement_program_hash=cairo_statement.compiled_statement().program_hash,
+            min_security_bits=settings.INTEGRITY_MIN_SECURITY_BITS,
+            verifier_configs=accepted_verifier_configs(),
+            model_hashes=[model_hash],
+            policy=policy,
+            fact_registry=registry,
+            poll_seconds=settings.EXECUTION_POLL_SECONDS,
+        )
+
+    return asyncio.run(deploy_all())

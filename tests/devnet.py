@@ -10,6 +10,8 @@ node fails them: CI must never go green by skipping the real chain.
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import functools
 import os
 import re
@@ -21,7 +23,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from starknet_py.net.account.account import Account
+from starknet_py.net.full_node_client import FullNodeClient
+
+from allocations import deployment
 from allocations.risk_engine import OperatorAccount
+from proofs.integrity import VerifierConfig
 
 DEVNET_VERSION = "0.10.1"
 DEFAULT_BINARY = Path.home() / ".cache" / "obsqra" / f"starknet-devnet-{DEVNET_VERSION}" / "bin" / "starknet-devnet"
@@ -113,3 +120,31 @@ def devnet(devnet_node: Devnet) -> Devnet:
     """The session's devnet, back at genesis: same accounts and balances, no transactions."""
     devnet_node.restart()
     return devnet_node
+
+
+@dataclasses.dataclass
+class OnChain:
+    """Our contracts deployed on the test's devnet by ``owner`` (devnet's first predeployed account), who
+    also operates the RiskEngine and registers facts in the local fact registry as Integrity would."""
+
+    devnet: Devnet
+    operator: OperatorAccount
+    deployed: deployment.Deployment
+    poll_seconds: float = 0.05
+
+    @functools.cached_property
+    def owner(self) -> Account:
+        return self.operator.bind(FullNodeClient(node_url=self.devnet.url), CHAIN_ID)
+
+    def invoke(self, *calls) -> int:
+        """The owner's transaction of these calls, once accepted; its hash."""
+        return asyncio.run(deployment.invoke_all(self.owner, calls, poll_seconds=self.poll_seconds))
+
+    def view(self, address: int, function: str, calldata=()) -> list[int]:
+        return asyncio.run(self.owner.client.call_contract(deployment.call(address, function, calldata)))
+
+    def register_fact(self, fact_hash: int, *, config: VerifierConfig, security_bits: int) -> int:
+        registry = self.deployed.fact_registry
+        return self.invoke(
+            deployment.register_fact_call(registry, fact_hash, config=config, security_bits=security_bits)
+        )
