@@ -211,8 +211,8 @@ def live_pools(settings, starknet_node):
 
 
 @pytest.fixture
-def fakes(settings):
-    fakes = Fakes()
+def fakes(settings, onchain):
+    fakes = Fakes(onchain)
     apply(settings, fakes.env())
     # In this process retries are due at once; backoff itself is tested separately.
     settings.PROOF_POLL_SECONDS = settings.VERIFICATION_WEBHOOK_RETRY_SECONDS = 0.0

@@ -17,6 +17,7 @@ import os
 import re
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -131,6 +132,8 @@ class OnChain:
     operator: OperatorAccount
     deployed: deployment.Deployment
     poll_seconds: float = 0.05
+    # Fake services answer from their own threads: the owner's transactions go one at a time, each with its nonce.
+    lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
 
     @functools.cached_property
     def owner(self) -> Account:
@@ -138,7 +141,8 @@ class OnChain:
 
     def invoke(self, *calls) -> int:
         """The owner's transaction of these calls, once accepted; its hash."""
-        return asyncio.run(deployment.invoke_all(self.owner, calls, poll_seconds=self.poll_seconds))
+        with self.lock:
+            return asyncio.run(deployment.invoke_all(self.owner, calls, poll_seconds=self.poll_seconds))
 
     def view(self, address: int, function: str, calldata=()) -> list[int]:
         return asyncio.run(self.owner.client.call_contract(deployment.call(address, function, calldata)))

@@ -708,14 +708,14 @@ class FakeAtlantic(FakeServer):
 
     A query follows the ``plan`` set when it was made. When DONE it reports programHash and
     integrityFactHash, computed from the PIE with cairo-lang (``pie_program_hash``, ``pie_integrity_fact``)
-    unless a knob makes it lie, and registers the fact on ``chain`` under ``verifier_config`` at
-    ``security_bits``. ``lose_submit_answers``: that many submissions create their query and then answer
+    unless a knob makes it lie, and registers the fact on a real chain (``register``: the local fact
+    registry on devnet, tests.devnet.OnChain.register_fact) under ``verifier_config`` at ``security_bits``. ``lose_submit_answers``: that many submissions create their query and then answer
     504, as when the answer is lost on the way back; ``lagging_lookups``: that many lookups miss it.
     """
 
-    def __init__(self, chain: FakeStarknetNode):
+    def __init__(self, register):
         super().__init__()
-        self.chain = chain
+        self.register = register
         self.plan = ["RECEIVED", "IN_PROGRESS", "DONE"]
         self.security_bits = 96  # what the "prover" registers on chain when DONE
         self.verifier_config = ATLANTIC_VERIFIER_CONFIG
@@ -804,7 +804,7 @@ class FakeAtlantic(FakeServer):
                 query["program_hash"] = self.program_hash_override or pie_program_hash(pie)
                 query["fact"] = self.fact_override or pie_integrity_fact(pie, self.bootloader_program_hash)
             if self.register_on_chain and not query["registered"]:
-                self.chain.register(query["fact"], self.security_bits, self.verifier_config)
+                self.register(query["fact"], config=self.verifier_config, security_bits=self.security_bits)
                 query["registered"] = True
             body["programHash"] = f"0x{query['program_hash']:064x}"
             body["integrityFactHash"] = f"0x{query['fact']:064x}"

@@ -1,5 +1,6 @@
-"""The verification stack the tests run against: fake Atlantic, SHARP, Starknet and Ethereum nodes and
-a webhook sink, with the settings that point the application at them."""
+"""The verification stack the tests run against: fake Atlantic, SHARP and Ethereum nodes and a webhook
+sink beside a real chain (starknet-devnet with our contracts), with the settings that point the
+application at them."""
 
 from proofs import cairo_statement, submission
 from proofs.models import ProofJob
@@ -7,7 +8,6 @@ from tests.fakes.servers import (
     FakeAtlantic,
     FakeEthereumNode,
     FakeSharpGateway,
-    FakeStarknetNode,
     FakeWebhookSink,
     task_program_hash,
 )
@@ -18,11 +18,11 @@ FINAL = {"verified", "failed", "timeout"}
 
 
 class Fakes:
-    def __init__(self):
+    def __init__(self, onchain):
         # The fake Atlantic hashes PIEs: compile and hash the program once, not in a request.
         task_program_hash(cairo_statement.compile_program().stripped())
-        self.chain = FakeStarknetNode()
-        self.atlantic = FakeAtlantic(self.chain)
+        self.chain = onchain
+        self.atlantic = FakeAtlantic(onchain.register_fact)
         self.sharp = FakeSharpGateway()
         self.webhook = FakeWebhookSink()
         self.ethereum = FakeEthereumNode()
@@ -33,7 +33,9 @@ class Fakes:
             "ATLANTIC_URL": self.atlantic.url,
             "ATLANTIC_API_KEY": API_KEY,
             "SHARP_GATEWAY_URL": self.sharp.url,
-            "STARKNET_RPC_URLS": self.chain.url,
+            "STARKNET_RPC_URLS": self.chain.devnet.url,
+            **self.chain.deployed.settings(),
+            "STARKNET_ACCOUNT_ADDRESS": hex(self.chain.operator.address),
             "PROVER_HTTP_TIMEOUT": "10",  # a loaded 2-core CI box; in-process tests use 0.5
             "STARKNET_RPC_TIMEOUT": "2",
             "PROOF_POLL_SECONDS": "0.05",
@@ -45,7 +47,7 @@ class Fakes:
         }
 
     def stop(self):
-        for server in (self.chain, self.atlantic, self.sharp, self.webhook, self.ethereum):
+        for server in (self.atlantic, self.sharp, self.webhook, self.ethereum):
             server.stop()
 
 
