@@ -130,6 +130,7 @@ class Deployment:
 async def deploy_contracts(
     account: BaseAccount,
     *,
+    executor: int,
     statement_program_hash: int,
     min_security_bits: int,
     verifier_configs: Sequence[VerifierConfig],
@@ -138,8 +139,9 @@ async def deploy_contracts(
     fact_registry: int | None = None,
     poll_seconds: float = 2,
 ) -> Deployment:
-    """A RiskEngine owned by ``account``, configured, in one transaction; with ``fact_registry`` None
-    (a local chain) the local stand-in registry is deployed in the same transaction and the engine reads it."""
+    """A RiskEngine owned by ``account`` and executed by ``executor``, configured, in one transaction; with
+    ``fact_registry`` None (a local chain) the local stand-in registry, owned by ``account``, is deployed in
+    the same transaction and the engine reads it."""
     calls = []
     if fact_registry is None:
         registry_class = await declare(account, "LocalFactRegistry", poll_seconds=poll_seconds)
@@ -147,7 +149,7 @@ async def deploy_contracts(
         calls.append(deploy_registry)
     engine_class = await declare(account, "RiskEngine", poll_seconds=poll_seconds)
     deploy_engine, engine = deploy_call(
-        account, engine_class, [account.address, fact_registry, statement_program_hash, min_security_bits]
+        account, engine_class, [account.address, executor, fact_registry, statement_program_hash, min_security_bits]
     )
     calls.append(deploy_engine)
     calls += engine_setup_calls(engine, verifier_configs=verifier_configs, model_hashes=model_hashes, policy=policy)

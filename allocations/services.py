@@ -333,9 +333,11 @@ def _live_snapshots_create(reading: metrics_reader.ChainReading) -> LiveMetrics:
     return LiveMetrics(*snapshots)
 
 
-def contracts_deploy(account: risk_engine.OperatorAccount, *, rpc_url: str, local_fact_registry: bool) -> deployment.Deployment:
-    """Deploys a RiskEngine owned by ``account`` that approves the current model, holds the default
-    policy, and accepts the verifier configurations and bits the proofs are checked against.
+def contracts_deploy(
+    account: risk_engine.OperatorAccount, *, executor: int, rpc_url: str, local_fact_registry: bool
+) -> deployment.Deployment:
+    """Deploys a RiskEngine owned by ``account`` and executed by ``executor`` that approves the current
+    model, holds the default policy, and accepts the verifier configurations and bits proofs are checked against.
 
     ``local_fact_registry``: a local chain has no Integrity, so the local stand-in is deployed with it;
     otherwise the engine reads INTEGRITY_FACT_REGISTRY_ADDRESS.
@@ -348,6 +350,7 @@ def contracts_deploy(account: risk_engine.OperatorAccount, *, rpc_url: str, loca
         bound = account.bind(client, int(await client.get_chain_id(), 16))
         return await deployment.deploy_contracts(
             bound,
+            executor=executor,
             statement_program_hash=cairo_statement.compiled_statement().program_hash,
             min_security_bits=settings.INTEGRITY_MIN_SECURITY_BITS,
             verifier_configs=accepted_verifier_configs(),

@@ -129,20 +129,21 @@ def q_cluster(django_db_setup, django_db_blocker, tmp_path_factory):
 
 @pytest.fixture
 def onchain(devnet, settings, monkeypatch, db):
-    """Our RiskEngine and the local fact registry on devnet, deployed as ``manage.py chain_deploy`` does,
-    and the settings (and the operator's key in the environment) that point the application at them."""
+    """Our RiskEngine and the local fact registry on devnet, deployed as ``manage.py chain_deploy`` does, and
+    the settings (and the executor's key in the environment) that point the application at them: devnet's
+    first account owns both contracts, its second executes decisions."""
     from tests.devnet import OnChain
 
-    operator = devnet.accounts[0]
+    owner, executor = devnet.accounts[:2]
     settings.EXECUTION_POLL_SECONDS = 0.05
-    deployed = services.contracts_deploy(operator, rpc_url=devnet.url, local_fact_registry=True)
+    deployed = services.contracts_deploy(owner, executor=executor.address, rpc_url=devnet.url, local_fact_registry=True)
     for name, value in deployed.settings().items():
         setattr(settings, name, value)
     settings.STARKNET_RPC_URLS = [devnet.url]
     settings.STARKNET_RPC_TIMEOUT = 5
-    settings.STARKNET_ACCOUNT_ADDRESS = hex(operator.address)
-    monkeypatch.setenv("STARKNET_ACCOUNT_PRIVATE_KEY", hex(operator.private_key))
-    return OnChain(devnet, operator, deployed)
+    settings.STARKNET_ACCOUNT_ADDRESS = hex(executor.address)
+    monkeypatch.setenv("STARKNET_ACCOUNT_PRIVATE_KEY", hex(executor.private_key))
+    return OnChain(devnet, owner, executor, deployed)
 
 
 @pytest.fixture

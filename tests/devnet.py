@@ -125,11 +125,13 @@ def devnet(devnet_node: Devnet) -> Devnet:
 
 @dataclasses.dataclass
 class OnChain:
-    """Our contracts deployed on the test's devnet by ``owner`` (devnet's first predeployed account), who
-    also operates the RiskEngine and registers facts in the local fact registry as Integrity would."""
+    """Our contracts deployed on the test's devnet by ``operator`` (devnet's first predeployed account),
+    who owns the RiskEngine and registers facts in the local fact registry as Integrity would; ``executor``
+    (the second) is the account the application signs executions with."""
 
     devnet: Devnet
     operator: OperatorAccount
+    executor: OperatorAccount
     deployed: deployment.Deployment
     poll_seconds: float = 0.05
     # Fake services answer from their own threads: the owner's transactions go one at a time, each with its nonce.

@@ -35,7 +35,7 @@ class Fakes:
             "SHARP_GATEWAY_URL": self.sharp.url,
             "STARKNET_RPC_URLS": self.chain.devnet.url,
             **self.chain.deployed.settings(),
-            "STARKNET_ACCOUNT_ADDRESS": hex(self.chain.operator.address),
+            "STARKNET_ACCOUNT_ADDRESS": hex(self.chain.executor.address),
             "PROVER_HTTP_TIMEOUT": "10",  # a loaded 2-core CI box; in-process tests use 0.5
             "STARKNET_RPC_TIMEOUT": "2",
             "PROOF_POLL_SECONDS": "0.05",

@@ -35,9 +35,13 @@ pub struct Allocation {
     pub ekubo_pct: felt252,
 }
 
+// Two roles: the owner (the DAO's key) approves models and sets the policy; the executor (the
+// service's hot key) can only execute proven decisions, so a leaked server key changes no rule.
 #[starknet::interface]
 pub trait IRiskEngine<TContractState> {
     fn approve_model(ref self: TContractState, model_hash: felt252);
+    fn revoke_model(ref self: TContractState, model_hash: felt252);
+    fn set_executor(ref self: TContractState, executor: starknet::ContractAddress);
     fn set_policy(ref self: TContractState, policy: Policy);
     fn accept_verifier_config(ref self: TContractState, config: VerifierConfiguration);
     fn execute_decision(ref self: TContractState, decision_id: u64, output: Span<felt252>);
@@ -48,6 +52,7 @@ pub trait IRiskEngine<TContractState> {
     fn fact_registry(self: @TContractState) -> starknet::ContractAddress;
     fn statement_program_hash(self: @TContractState) -> felt252;
     fn owner(self: @TContractState) -> starknet::ContractAddress;
+    fn executor(self: @TContractState) -> starknet::ContractAddress;
     fn allocation(self: @TContractState, decision_id: u64) -> Option<Allocation>;
     fn decision_fact(self: @TContractState, output: Span<felt252>) -> felt252;
 }
@@ -81,6 +86,7 @@ pub mod RiskEngine {
     #[storage]
     struct Storage {
         owner: ContractAddress,
+        executor: ContractAddress,
         fact_registry: ContractAddress,
         statement_program_hash: felt252,
         min_security_bits: u32,
@@ -95,6 +101,8 @@ pub mod RiskEngine {
     #[derive(Drop, starknet::Event)]
     pub enum Event {
         ModelApproved: ModelApproved,
+        ModelRevoked: ModelRevoked,
+        ExecutorSet: ExecutorSet,
         PolicySet: PolicySet,
         VerifierConfigAccepted: VerifierConfigAccepted,
         AllocationExecuted: AllocationExecuted,
@@ -104,6 +112,17 @@ pub mod RiskEngine {
     pub struct ModelApproved {
         #[key]
         pub model_hash: felt252,
+    }
+
+    #[derive(Drop, starknet::Event)]
+    pub struct ModelRevoked {
+        #[key]
+        pub model_hash: felt252,
+    }
+
+    #[derive(Drop, starknet::Event)]
+    pub struct ExecutorSet {
+        pub executor: ContractAddress,
     }
 
     #[derive(Drop, starknet::Event)]
@@ -131,11 +150,13 @@ pub mod RiskEngine {
     fn constructor(
         ref self: ContractState,
         owner: ContractAddress,
+        executor: ContractAddress,
         fact_registry: ContractAddress,
         statement_program_hash: felt252,
         min_security_bits: u32,
     ) {
         self.owner.write(owner);
+        self.executor.write(executor);
         self.fact_registry.write(fact_registry);
         self.statement_program_hash.write(statement_program_hash);
         self.min_security_bits.write(min_security_bits);
@@ -145,6 +166,10 @@ pub mod RiskEngine {
     impl InternalImpl of InternalTrait {
         fn assert_owner(self: @ContractState) {
             assert(get_caller_address() == self.owner.read(), 'ONLY_OWNER');
+        }
+
+        fn assert_executor(self: @ContractState) {
+            assert(get_caller_address() == self.executor.read(), 'ONLY_EXECUTOR');
         }
 
         // Anyone can register any fact under any settings: only a verification with an accepted
@@ -177,6 +202,18 @@ pub mod RiskEngine {
             self.emit(ModelApproved { model_hash });
         }
 
+        fn revoke_model(ref self: ContractState, model_hash: felt252) {
+            self.assert_owner();
+            self.approved_models.entry(model_hash).write(false);
+            self.emit(ModelRevoked { model_hash });
+        }
+
+        fn set_executor(ref self: ContractState, executor: ContractAddress) {
+            self.assert_owner();
+            self.executor.write(executor);
+            self.emit(ExecutorSet { executor });
+        }
+
         fn set_policy(ref self: ContractState, policy: Policy) {
             self.assert_owner();
             self.policy.write(policy);
@@ -190,7 +227,7 @@ pub mod RiskEngine {
         }
 
         fn execute_decision(ref self: ContractState, decision_id: u64, output: Span<felt252>) {
-            self.assert_owner();
+            self.assert_executor();
             assert(output.len() == OUTPUT_SIZE, 'BAD_OUTPUT_LENGTH');
             assert(self.allocations.entry(decision_id).read().is_none(), 'DECISION_ALREADY_EXECUTED');
             let model_hash = *output.at(OUTPUT_MODEL_HASH);
@@ -255,6 +292,10 @@ pub mod RiskEngine {
 
         fn owner(self: @ContractState) -> ContractAddress {
             self.owner.read()
+        }
+
+        fn executor(self: @ContractState) -> ContractAddress {
+            self.executor.read()
         }
 
         fn allocation(self: @ContractState, decision_id: u64) -> Option<Allocation> {
