@@ -21,7 +21,9 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from obsqra.errors import Conflict, DomainError, NotFound
+from proofs import submission
 from proofs.models import ProofJob
+from proofs.statement import PublicInputs
 
 from . import chain, risk_engine
 from .models import AllocationDecision, Execution
@@ -99,17 +101,14 @@ def _release(decision: AllocationDecision, status: str) -> None:
     )
 
 
-def _allocation_call(decision: AllocationDecision) -> risk_engine.AllocationCall:
-    return risk_engine.AllocationCall(
+def _decision_call(decision: AllocationDecision) -> risk_engine.DecisionCall:
+    """The proven statement's output, rebuilt from the proof's public inputs: the RiskEngine recomputes
+    from it the very fact that was verified on chain."""
+    public_inputs = PublicInputs.model_validate(decision.proof_job.public_inputs)
+    return risk_engine.DecisionCall(
         risk_engine=int(settings.RISK_ENGINE_ADDRESS, 16),
-        jediswap=decision.jediswap_snapshot.metrics,
-        ekubo=decision.ekubo_snapshot.metrics,
-        proof_fact=int(decision.proof_job.fact_hash, 16),
-        jediswap_score=decision.jediswap_score,
-        ekubo_score=decision.ekubo_score,
-        fact_registry=int(settings.INTEGRITY_FACT_REGISTRY_ADDRESS, 16),
-        model_hash=int(decision.model_version.model_hash, 16),
-        policy=decision.policy.terms,
+        decision_id=decision.pk,
+        output=submission.expected_output(public_inputs),
     )
 
 
@@ -126,7 +125,7 @@ def execution_start(*, decision_id: int) -> Execution:
     account = operator_account()
     decision, previous = _claim(decision_id)
     try:
-        signed, node = _on_chain(lambda client: risk_engine.sign_execution(client, account, _allocation_call(decision)))
+        signed, node = _on_chain(lambda client: risk_engine.sign_execution(client, account, _decision_call(decision)))
     except Exception as exc:
         _release(decision, previous)
         if isinstance(exc, risk_engine.WouldRevert):

@@ -1,4 +1,4 @@
-"""Executing a decision on the RiskEngine contract with the operator's account, and following it.
+"""Executing a decision on our RiskEngine contract with the executor's account, and following it.
 
 No Django here: allocations.execution passes in what is stored and writes what comes back. A transaction
 is signed first, stored, and only then sent (``account.execute_v3`` is exactly sign_invoke_v3 +
@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import time
 
-from starknet_py.cairo.felt import decode_shortstring
 from starknet_py.hash.selector import get_selector_from_name
 from starknet_py.net.account.account import Account
 from starknet_py.net.client_errors import ClientError
@@ -24,11 +22,9 @@ from starknet_py.net.full_node_client import FullNodeClient
 from starknet_py.net.models.transaction import InvokeV3
 from starknet_py.net.schemas.broadcasted_txn import BroadcastedTransactionSchema
 from starknet_py.net.signer.key_pair import KeyPair
-from starknet_py.utils.typed_data import TypedData
 
-from . import risk
 
-PROPOSE_AND_EXECUTE = get_selector_from_name("propose_and_execute_allocation")
+EXECUTE_DECISION = get_selector_from_name("execute_decision")
 
 # JSON-RPC error codes (starknet-specs v0.10.2, api/starknet_api_openrpc.json and starknet_write_api.json)
 # that carry a meaning for us.
@@ -82,78 +78,17 @@ class OperatorAccount:
 
 
 @dataclasses.dataclass(frozen=True)
-class AllocationCall:
-    """What propose_and_execute_allocation is called with, all but the constraint signature."""
+class DecisionCall:
+    """What execute_decision is called with: the decision's id and its Cairo statement's output, from
+    which the engine recomputes the fact it requires the fact registry to hold."""
 
     risk_engine: int
-    jediswap: risk.ProtocolMetrics
-    ekubo: risk.ProtocolMetrics
-    proof_fact: int  # one statement proves both scores: it is passed as both protocols' fact
-    jediswap_score: int
-    ekubo_score: int
-    fact_registry: int
-    model_hash: int
-    policy: risk.PolicyTerms
+    decision_id: int
+    output: list[int]
 
-
-def constraints_typed_data(policy: risk.PolicyTerms, *, timestamp: int, chain_id: int) -> TypedData:
-    """The policy as a SNIP-12 (revision 1) message: the operator's signature of it is checkable
-    by anyone with the account's ``is_valid_signature``."""
-    return TypedData.from_dict(
-        {
-            "types": {
-                "StarknetDomain": [
-                    {"name": "name", "type": "shortstring"},
-                    {"name": "version", "type": "shortstring"},
-                    {"name": "chainId", "type": "shortstring"},
-                    {"name": "revision", "type": "shortstring"},
-                ],
-                "DaoConstraints": [
-                    {"name": "max_single", "type": "u128"},
-                    {"name": "min_diversification", "type": "u128"},
-                    {"name": "max_volatility", "type": "u128"},
-                    {"name": "min_liquidity", "type": "u128"},
-                    {"name": "timestamp", "type": "timestamp"},
-                ],
-            },
-            "primaryType": "DaoConstraints",
-            "domain": {"name": "Obsqra", "version": "1", "chainId": decode_shortstring(chain_id), "revision": "1"},
-            "message": {
-                "max_single": policy.max_single,
-                "min_diversification": policy.min_diversification,
-                "max_volatility": policy.max_volatility,
-                "min_liquidity": policy.min_liquidity,
-                "timestamp": timestamp,
-            },
-        }
-    )
-
-
-def allocation_calldata(call: AllocationCall, *, signer: int, signature: list[int], timestamp: int) -> list[int]:
-    """The 24 felts of propose_and_execute_allocation, in the upstream contract's order."""
-    metrics = [
-        felt
-        for m in (call.jediswap, call.ekubo)
-        for felt in (m.utilization, m.volatility, m.liquidity, m.audit_score, m.age_days)
-    ]
-    policy = call.policy
-    return [
-        *metrics,
-        call.proof_fact,  # jediswap_proof_fact
-        call.proof_fact,  # ekubo_proof_fact
-        call.jediswap_score,
-        call.ekubo_score,
-        call.fact_registry,
-        call.model_hash,  # model_version: the hash the contract approves
-        # ConstraintSignature {signer, max_single, min_diversification, max_volatility, min_liquidity, r, s, timestamp}
-        signer,
-        policy.max_single,
-        policy.min_diversification,
-        policy.max_volatility,
-        policy.min_liquidity,
-        *signature,
-        timestamp,
-    ]
+    def calldata(self) -> list[int]:
+        """(decision_id: u64, output: Span<felt252>): a span is its length, then its elements."""
+        return [self.decision_id, len(self.output), *self.output]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -170,16 +105,14 @@ def _client_error_code(exc: ClientError) -> int | None:
     return int(code) if code.lstrip("-").isdigit() else None
 
 
-async def sign_execution(client: FullNodeClient, account: OperatorAccount, call: AllocationCall) -> SignedExecution:
+async def sign_execution(client: FullNodeClient, account: OperatorAccount, call: DecisionCall) -> SignedExecution:
     """Nonce, fee estimate (a dry run: a revert shows here) and signature; nothing is sent."""
     chain_id = int(await client.get_chain_id(), 16)
     bound = account.bind(client, chain_id)
-    timestamp = int(time.time())
-    signature = bound.sign_message(constraints_typed_data(call.policy, timestamp=timestamp, chain_id=chain_id))
-    calldata = allocation_calldata(call, signer=account.address, signature=signature, timestamp=timestamp)
+    calldata = call.calldata()
     try:
         invoke = await bound.sign_invoke_v3(
-            Call(to_addr=call.risk_engine, selector=PROPOSE_AND_EXECUTE, calldata=calldata), auto_estimate=True
+            Call(to_addr=call.risk_engine, selector=EXECUTE_DECISION, calldata=calldata), auto_estimate=True
         )
     except ClientError as exc:
         if _client_error_code(exc) == TRANSACTION_EXECUTION_ERROR:
@@ -195,8 +128,11 @@ async def sign_execution(client: FullNodeClient, account: OperatorAccount, call:
 
 
 def _execution_error(exc: ClientError) -> str:
+    """The innermost call's error text: a node nests one {contract_address, selector, error} per call frame."""
     data = exc.data if isinstance(exc.data, dict) else {}
     error = data.get("execution_error", exc.data)
+    while isinstance(error, dict) and "error" in error:
+        error = error["error"]
     return error if isinstance(error, str) else str(error or exc.message)
 
 
@@ -268,25 +204,26 @@ async def read_progress(client: FullNodeClient, *, tx_hash: int, sender: int) ->
     )
 
 
-# The RiskEngine's failure values (its assert codes and short strings), in plain words.
+# The RiskEngine's panics (allocations/contracts/src/risk_engine.cairo), in plain words.
 RISK_ENGINE_FAILURES = {
-    0: "a proof fact is not registered in the fact registry",
-    1: "the contract computed another JediSwap score than the proven one",
-    2: "the contract computed another Ekubo score than the proven one",
-    3: "the model version is not approved on the RiskEngine",
-    int.from_bytes(b"Unauthorized"): "the account is not the RiskEngine's owner (and permissionless mode is off)",
-    int.from_bytes(b"DAO constraints violated"): "the on-chain DAO constraints reject this split",
+    "FACT_NOT_REGISTERED": "the fact registry holds no verification of this decision's fact",
+    "VERIFIER_CONFIG_NOT_ACCEPTED": "the fact is verified only under a verifier configuration the engine does not accept",
+    "SECURITY_BITS_TOO_LOW": "the fact is verified with fewer security bits than the engine requires",
+    "MODEL_NOT_APPROVED": "the model hash is not approved on the RiskEngine",
+    "POLICY_MISMATCH": "the decision was checked against another policy than the one set on the RiskEngine",
+    "POLICY_VIOLATED": "the decision breaks its policy",
+    "DECISION_ALREADY_EXECUTED": "the RiskEngine has executed this decision already",
+    "FACT_ALREADY_EXECUTED": "the RiskEngine has executed a decision with this very statement already",
+    "ONLY_EXECUTOR": "the account is not the RiskEngine's executor",
+    "BAD_OUTPUT_LENGTH": "the statement output does not have the length the RiskEngine reads",
 }
-_FAILURE_FELT = re.compile(r"Failure reason:\s*\(?\s*(0x[0-9a-fA-F]+)")
+# A panic's felt as nodes print it: 0x4641... ('FACT_NOT_REGISTERED').
+_PANIC = re.compile(r"0x[0-9a-fA-F]+ \('([^']*)'\)")
 
 
 def revert_cause(reason: str) -> str:
-    """A plain cause for a revert string, from the last failure value it names; '' when unknown."""
-    found = _FAILURE_FELT.findall(reason)
-    if not found:
+    """A plain cause for a revert text, from the innermost panic it names; '' when it names none."""
+    panics = _PANIC.findall(reason)
+    if not panics:
         return ""
-    felt = int(found[-1], 16)
-    if felt in RISK_ENGINE_FAILURES:
-        return RISK_ENGINE_FAILURES[felt]
-    text = decode_shortstring(felt)
-    return text if text.isascii() and text.isprintable() else ""
+    return RISK_ENGINE_FAILURES.get(panics[-1], panics[-1])

@@ -13,9 +13,8 @@ from starknet_py.net.client_errors import ClientError
 from starknet_py.net.client_models import Call
 from starknet_py.net.schemas.broadcasted_txn import BroadcastedTransactionSchema
 
-from allocations import chain, risk, risk_engine
+from allocations import chain, risk_engine
 from proofs import integrity
-from tests.conftest import PUBLISHED_EKUBO, PUBLISHED_JEDISWAP
 from tests.devnet import CHAIN_ID, STRK
 
 TRANSFER = get_selector_from_name("transfer")
@@ -105,17 +104,7 @@ def test_a_reorg_that_drops_the_block_makes_the_transaction_unknown_again(devnet
 
 
 def test_a_call_to_no_contract_is_refused_by_the_dry_run_with_the_nodes_reason(devnet):
-    call = risk_engine.AllocationCall(
-        risk_engine=NOTHING_DEPLOYED,
-        jediswap=risk.ProtocolMetrics(**PUBLISHED_JEDISWAP),
-        ekubo=risk.ProtocolMetrics(**PUBLISHED_EKUBO),
-        proof_fact=0x1,
-        jediswap_score=44,
-        ekubo_score=34,
-        fact_registry=NOTHING_DEPLOYED,
-        model_hash=0x2,
-        policy=risk.PolicyTerms(max_single=6000, min_diversification=2, max_volatility=10000, min_liquidity=3),
-    )
+    call = risk_engine.DecisionCall(risk_engine=NOTHING_DEPLOYED, decision_id=1, output=[0x2] * 41)
     operator = devnet.accounts[0]
 
     with pytest.raises(risk_engine.WouldRevert) as refused:
