@@ -116,7 +116,7 @@ async def sign_execution(client: FullNodeClient, account: OperatorAccount, call:
         )
     except ClientError as exc:
         if _client_error_code(exc) == TRANSACTION_EXECUTION_ERROR:
-            raise WouldRevert(_execution_error(exc)) from None
+            raise WouldRevert(execution_error(exc)) from None
         raise
     return SignedExecution(
         tx_hash=invoke.calculate_hash(chain_id),
@@ -127,7 +127,7 @@ async def sign_execution(client: FullNodeClient, account: OperatorAccount, call:
     )
 
 
-def _execution_error(exc: ClientError) -> str:
+def execution_error(exc: ClientError) -> str:
     """The innermost call's error text: a node nests one {contract_address, selector, error} per call frame."""
     data = exc.data if isinstance(exc.data, dict) else {}
     error = data.get("execution_error", exc.data)
@@ -221,9 +221,13 @@ RISK_ENGINE_FAILURES = {
 _PANIC = re.compile(r"0x[0-9a-fA-F]+ \('([^']*)'\)")
 
 
-def revert_cause(reason: str) -> str:
-    """A plain cause for a revert text, from the innermost panic it names; '' when it names none."""
+def innermost_panic(reason: str) -> str:
+    """The short string the innermost call panicked with; '' when the text names none."""
     panics = _PANIC.findall(reason)
-    if not panics:
-        return ""
-    return RISK_ENGINE_FAILURES.get(panics[-1], panics[-1])
+    return panics[-1] if panics else ""
+
+
+def revert_cause(reason: str) -> str:
+    """A plain cause for a revert text, from its innermost panic."""
+    panic = innermost_panic(reason)
+    return RISK_ENGINE_FAILURES.get(panic, panic)

@@ -3,25 +3,24 @@ registry holds with an accepted configuration and enough bits, and refuses every
 own revert reason; the local fact registry answers as Integrity does.
 
 Declared once per module from a predeployed account; each test that executes deploys its own
-RiskEngine, so no test sees another's approvals or executions (the refusals share one). The statement outputs are real runs of the Cairo statement.
+RiskEngine, so no test sees another's approvals or executions (the refusals share one). The statement
+outputs are real runs of the Cairo statement. Calls are raw calldata, as the service sends them.
 No database: nothing here is marked django_db.
 """
 
 import asyncio
 import dataclasses
 import functools
-import json
 import os
 
 import pytest
-from starknet_py.cairo.felt import decode_shortstring, encode_shortstring
-from starknet_py.contract import Contract
+from starknet_py.cairo.felt import encode_shortstring
 from starknet_py.hash.selector import get_selector_from_name
 from starknet_py.net.account.account import Account
 from starknet_py.net.client_errors import ClientError
 from starknet_py.net.full_node_client import FullNodeClient
 
-from allocations import deployment
+from allocations import deployment, risk, risk_engine
 from proofs import cairo_statement, facts, integrity
 from tests.conftest import SEPOLIA_METRICS, V1_ELEMENTS, V2_ELEMENTS
 from tests.devnet import CHAIN_ID
@@ -45,82 +44,69 @@ def decision(params=V2, apys=(850, 1210), policy=POLICY) -> cairo_statement.Cair
     return cairo_statement.run_decision(params, SEPOLIA, SEPOLIA, apys, policy)
 
 
-def config(verifier: integrity.VerifierConfig) -> dict:
-    return dict(zip(integrity.CONFIG_FIELDS, verifier.felts()))
-
-
-def policy_struct(terms) -> dict:
-    return dict(zip(("max_single", "min_diversification", "max_volatility", "min_liquidity"), terms))
+def terms(policy) -> risk.PolicyTerms:
+    return risk.PolicyTerms(**dict(zip(risk.PolicyTerms.model_fields, policy)))
 
 
 @dataclasses.dataclass
 class Chain:
-    owner: Account
+    owner: Account  # owns the engines and the registry
+    executor: Account  # the engines' executor
     stranger: Account
-    engine_class: int
-    registry: Contract
+    registry: int
     url: str
 
-    def register(self, run_: cairo_statement.CairoRun, *, verifier=ATLANTIC, bits=MIN_BITS):
-        call = self.registry.functions["register_fact"].invoke_v3(
-            config(verifier), run_.integrity_fact_hash, bits, auto_estimate=True
+    def invoke(self, *calls, account: Account | None = None) -> int:
+        return run(deployment.invoke_all(account or self.owner, calls, poll_seconds=POLL))
+
+    def view(self, address: int, function: str, calldata=()) -> list[int]:
+        return run(self.owner.client.call_contract(deployment.call(address, function, calldata)))
+
+    def register(self, run_: cairo_statement.CairoRun, *, verifier=ATLANTIC, bits=MIN_BITS) -> int:
+        return self.invoke(
+            deployment.register_fact_call(self.registry, run_.integrity_fact_hash, config=verifier, security_bits=bits)
         )
-        return run(_accepted(call))
 
     @functools.cached_property
-    def refusing_engine(self) -> Contract:
+    def refusing_engine(self) -> int:
         """One engine for the tests whose executions all revert: nothing they do changes its state."""
         return self.engine()
 
-    def engine(self, *, policy=POLICY, program_hash=None) -> Contract:
+    def engine(self, *, policy=POLICY, program_hash=None) -> int:
         """A RiskEngine of our own: Atlantic's configuration accepted, V2 approved, this policy set."""
-        engine = run(
-            deployment.deploy(
-                self.owner,
-                "RiskEngine",
-                self.engine_class,
-                {
-                    "owner": self.owner.address,
-                    "fact_registry": self.registry.address,
-                    "statement_program_hash": program_hash or cairo_statement.compiled_statement().program_hash,
-                    "min_security_bits": MIN_BITS,
-                },
-                poll_seconds=POLL,
-            )
+        deploy, engine = deployment.deploy_call(
+            self.owner,
+            deployment.class_hash("RiskEngine"),
+            [self.owner.address, self.executor.address, self.registry,
+             program_hash or cairo_statement.compiled_statement().program_hash, MIN_BITS],
+        )  # fmt: skip
+        setup = deployment.engine_setup_calls(
+            engine,
+            verifier_configs=[ATLANTIC],
+            model_hashes=[decision().output[cairo_statement.OUTPUT_MODEL_HASH]],
+            policy=terms(policy),
         )
-        for name, args in [
-            ("accept_verifier_config", [config(ATLANTIC)]),
-            ("approve_model", [decision().output[cairo_statement.OUTPUT_MODEL_HASH]]),
-            ("set_policy", [policy_struct(policy)]),
-        ]:
-            run(_accepted(engine.functions[name].invoke_v3(*args, auto_estimate=True)))
+        self.invoke(deploy, *setup)
         return engine
 
 
-async def _accepted(invocation):
-    sent = await invocation
-    await sent.wait_for_acceptance(check_interval=POLL)
-    return sent
+def execute_call(engine: int, decision_id: int, output: list[int]):
+    return deployment.call(engine, "execute_decision", [decision_id, len(output), *output])
 
 
-def execute(engine: Contract, decision_id: int, run_: cairo_statement.CairoRun):
-    return run(_accepted(engine.functions["execute_decision"].invoke_v3(decision_id, run_.output, auto_estimate=True)))
+def execute(chain: Chain, engine: int, decision_id: int, run_: cairo_statement.CairoRun) -> int:
+    return chain.invoke(execute_call(engine, decision_id, run_.output), account=chain.executor)
 
 
-def refusal(invoke) -> str:
-    """The short string the contract panicked with, from the node's dry-run error: the innermost call's
-    error text ends with the panic data as a JSON list of felts."""
+def refusal(chain: Chain, call, *, account: Account | None = None) -> str:
+    """The short string the contract panicked with, from the node's dry-run error."""
     with pytest.raises(ClientError) as refused:
-        run(invoke)
-    error = refused.value.data["execution_error"]
-    while isinstance(error, dict):
-        error = error["error"]
-    panic = json.loads(error[error.rindex("[") :])
-    return decode_shortstring(int(panic[-1], 16))
+        chain.invoke(call, account=account or chain.executor)
+    return risk_engine.innermost_panic(risk_engine.execution_error(refused.value))
 
 
-def execute_refused(engine: Contract, decision_id: int, run_: cairo_statement.CairoRun) -> str:
-    return refusal(engine.functions["execute_decision"].invoke_v3(decision_id, run_.output, auto_estimate=True))
+def execute_refused(chain: Chain, engine: int, decision_id: int, run_: cairo_statement.CairoRun) -> str:
+    return refusal(chain, execute_call(engine, decision_id, run_.output))
 
 
 @pytest.fixture(scope="module")
@@ -133,24 +119,23 @@ def chain(devnet_node) -> Chain:
         pytest.skip(str(missing))
     devnet_node.restart()
     client = FullNodeClient(node_url=devnet_node.url)
-    owner, stranger = (account.bind(client, CHAIN_ID) for account in devnet_node.accounts[:2])
+    owner, executor, stranger = (account.bind(client, CHAIN_ID) for account in devnet_node.accounts[:3])
     registry_class = run(deployment.declare(owner, "LocalFactRegistry", poll_seconds=POLL))
-    engine_class = run(deployment.declare(owner, "RiskEngine", poll_seconds=POLL))
-    registry = run(
-        deployment.deploy(owner, "LocalFactRegistry", registry_class, {"owner": owner.address}, poll_seconds=POLL)
-    )
-    return Chain(owner, stranger, engine_class, registry, devnet_node.url)
+    run(deployment.declare(owner, "RiskEngine", poll_seconds=POLL))
+    deploy, registry = deployment.deploy_call(owner, registry_class, [owner.address])
+    run(deployment.invoke_all(owner, [deploy], poll_seconds=POLL))
+    return Chain(owner, executor, stranger, registry, devnet_node.url)
 
 
 def test_the_on_chain_fact_is_integritys_for_atlantic_examples_published_vector(chain):
     engine = chain.engine(program_hash=FIB_PROGRAM_HASH)
-    (fact,) = run(engine.functions["decision_fact"].call([10, 55]))
+    (fact,) = chain.view(engine, "decision_fact", [2, 10, 55])
     assert fact == FIB_INTEGRITY_FACT
 
 
 def test_the_on_chain_fact_of_a_decision_is_the_one_atlantic_registers(chain):
     proven = decision()
-    (fact,) = run(chain.engine().functions["decision_fact"].call(proven.output))
+    (fact,) = chain.view(chain.engine(), "decision_fact", [len(proven.output), *proven.output])
     assert fact == proven.integrity_fact_hash == facts.bootloaded_fact(proven.program_hash, proven.output)
 
 
@@ -160,50 +145,46 @@ def test_a_proven_decision_is_executed_recorded_and_announced(chain):
     chain.register(proven)
     engine = chain.engine()
 
-    sent = execute(engine, 7, proven)
+    tx_hash = execute(chain, engine, 7, proven)
 
-    receipt = run(chain.owner.client.get_transaction_receipt(sent.hash))
-    (event,) = [e for e in receipt.events if e.from_address == engine.address]
+    receipt = run(chain.owner.client.get_transaction_receipt(tx_hash))
+    (event,) = [e for e in receipt.events if e.from_address == engine]
     model_hash, jediswap_pct, ekubo_pct = proven.output[0], proven.output[38], proven.output[39]
     assert event.keys == [get_selector_from_name("AllocationExecuted"), 7, model_hash]
     assert event.data == [proven.integrity_fact_hash, jediswap_pct, ekubo_pct]
-    (stored,) = run(engine.functions["allocation"].call(7))
-    assert stored == {
-        "model_hash": model_hash,
-        "fact_hash": proven.integrity_fact_hash,
-        "jediswap_pct": jediswap_pct,
-        "ekubo_pct": ekubo_pct,
-    }
+    # Option::Some (variant 0) of Allocation {model_hash, fact_hash, jediswap_pct, ekubo_pct}
+    assert chain.view(engine, "allocation", [7]) == [0, model_hash, proven.integrity_fact_hash, jediswap_pct, ekubo_pct]
+    assert chain.view(engine, "allocation", [8]) == [1]  # Option::None
 
 
 def test_a_fact_registered_for_other_outputs_is_refused(chain):
     chain.register(decision())
     other_apys = decision(apys=(900, 1210))  # same model and metrics, another split: its own fact
-    assert execute_refused(chain.refusing_engine, 1, other_apys) == "FACT_NOT_REGISTERED"
+    assert execute_refused(chain, chain.refusing_engine, 1, other_apys) == "FACT_NOT_REGISTERED"
 
 
 def test_a_fact_with_too_few_security_bits_is_refused(chain):
     proven = decision(apys=(880, 1210))
     chain.register(proven, bits=MIN_BITS - 1)
-    assert execute_refused(chain.refusing_engine, 1, proven) == "SECURITY_BITS_TOO_LOW"
+    assert execute_refused(chain, chain.refusing_engine, 1, proven) == "SECURITY_BITS_TOO_LOW"
 
 
 def test_a_fact_under_another_verifier_configuration_is_refused(chain):
     proven = decision(apys=(870, 1210))
     chain.register(proven, verifier=integrity.VerifierConfig.parse("recursive:keccak_248_lsb:stone5:strict"))
-    assert execute_refused(chain.refusing_engine, 1, proven) == "VERIFIER_CONFIG_NOT_ACCEPTED"
+    assert execute_refused(chain, chain.refusing_engine, 1, proven) == "VERIFIER_CONFIG_NOT_ACCEPTED"
 
 
 def test_a_decision_by_an_unapproved_model_is_refused(chain):
     by_v1 = decision(params=V1)
     chain.register(by_v1)
-    assert execute_refused(chain.refusing_engine, 1, by_v1) == "MODEL_NOT_APPROVED"
+    assert execute_refused(chain, chain.refusing_engine, 1, by_v1) == "MODEL_NOT_APPROVED"
 
 
 def test_a_decision_under_another_policy_is_refused(chain):
     looser = decision(policy=[6000, 2, 10000, 3])
     chain.register(looser)
-    assert execute_refused(chain.refusing_engine, 1, looser) == "POLICY_MISMATCH"
+    assert execute_refused(chain, chain.refusing_engine, 1, looser) == "POLICY_MISMATCH"
 
 
 def test_a_decision_that_breaks_the_policy_is_refused(chain):
@@ -211,46 +192,60 @@ def test_a_decision_that_breaks_the_policy_is_refused(chain):
     breaking = decision(policy=strict)
     assert breaking.output[-1] != 0  # max_single: 5874 bps > 5000
     chain.register(breaking)
-    assert execute_refused(chain.engine(policy=strict), 1, breaking) == "POLICY_VIOLATED"
+    assert execute_refused(chain, chain.engine(policy=strict), 1, breaking) == "POLICY_VIOLATED"
 
 
 def test_a_decision_id_executes_once(chain):
     proven = decision()
     chain.register(proven)
     engine = chain.engine()
-    execute(engine, 1, proven)
-    assert execute_refused(engine, 1, proven) == "DECISION_ALREADY_EXECUTED"
+    execute(chain, engine, 1, proven)
+    assert execute_refused(chain, engine, 1, proven) == "DECISION_ALREADY_EXECUTED"
 
 
 def test_one_proof_funds_one_decision_only(chain):
     proven = decision()
     chain.register(proven)
     engine = chain.engine()
-    execute(engine, 1, proven)
-    assert execute_refused(engine, 2, proven) == "FACT_ALREADY_EXECUTED"
+    execute(chain, engine, 1, proven)
+    assert execute_refused(chain, engine, 2, proven) == "FACT_ALREADY_EXECUTED"
 
 
 def test_a_truncated_output_is_refused(chain):
     proven = decision()
-    call = chain.refusing_engine.functions["execute_decision"].invoke_v3(1, proven.output[:-1], auto_estimate=True)
-    assert refusal(call) == "BAD_OUTPUT_LENGTH"
+    assert refusal(chain, execute_call(chain.refusing_engine, 1, proven.output[:-1])) == "BAD_OUTPUT_LENGTH"
 
 
-def test_only_the_owner_executes(chain):
+@pytest.mark.parametrize("who", ["owner", "stranger"])
+def test_only_the_executor_executes(chain, who):
     proven = decision()
     chain.register(proven)
     engine = chain.engine()
-    as_stranger = Contract(address=engine.address, abi=deployment.abi("RiskEngine"), provider=chain.stranger)
-    call = as_stranger.functions["execute_decision"].invoke_v3(1, proven.output, auto_estimate=True)
-    assert refusal(call) == "ONLY_OWNER"
+    call = execute_call(engine, 1, proven.output)
+    assert refusal(chain, call, account=getattr(chain, who)) == "ONLY_EXECUTOR"
+
+
+@pytest.mark.parametrize(
+    ("function", "calldata"),
+    [("approve_model", [1]), ("revoke_model", [1]), ("set_policy", [10000, 0, 10000, 3]), ("set_executor", [1]),
+     ("accept_verifier_config", ATLANTIC.felts())],
+)  # fmt: skip
+def test_only_the_owner_changes_the_rules(chain, function, calldata):
+    call = deployment.call(chain.refusing_engine, function, calldata)
+    assert refusal(chain, call, account=chain.executor) == "ONLY_OWNER"
+
+
+def test_a_revoked_model_no_longer_executes(chain):
+    proven = decision(apys=(860, 1210))
+    chain.register(proven)
+    engine = chain.engine()
+    chain.invoke(deployment.call(engine, "revoke_model", [proven.output[cairo_statement.OUTPUT_MODEL_HASH]]))
+    assert execute_refused(chain, engine, 1, proven) == "MODEL_NOT_APPROVED"
 
 
 def test_only_the_registry_owner_registers_facts(chain):
-    as_stranger = Contract(
-        address=chain.registry.address, abi=deployment.abi("LocalFactRegistry"), provider=chain.stranger
-    )
-    call = as_stranger.functions["register_fact"].invoke_v3(config(ATLANTIC), 0x1234, MIN_BITS, auto_estimate=True)
-    assert refusal(call) == "ONLY_OWNER"
+    call = deployment.register_fact_call(chain.registry, 0x1234, config=ATLANTIC, security_bits=MIN_BITS)
+    assert refusal(chain, call, account=chain.stranger) == "ONLY_OWNER"
 
 
 def test_the_local_registry_answers_integritys_views_as_our_reader_expects(chain):
@@ -260,7 +255,7 @@ def test_the_local_registry_answers_integritys_views_as_our_reader_expects(chain
     check = integrity.check_fact(
         proven.integrity_fact_hash,
         rpc_urls=[chain.url],
-        registry=chain.registry.address,
+        registry=chain.registry,
         min_security_bits=MIN_BITS,
         accepted_configs=[ATLANTIC],
         timeout=30,
@@ -268,9 +263,6 @@ def test_the_local_registry_answers_integritys_views_as_our_reader_expects(chain
     assert check.verified
     expected_hash = integrity.verification_hash(proven.integrity_fact_hash, ATLANTIC, MIN_BITS)
     assert check.accepted.verification_hash == expected_hash
-    (verification,) = run(chain.registry.functions["get_verification"].call(expected_hash))
-    assert verification == {
-        "fact_hash": proven.integrity_fact_hash,
-        "security_bits": MIN_BITS,
-        "verifier_config": {name: encode_shortstring(getattr(ATLANTIC, name)) for name in integrity.CONFIG_FIELDS},
-    }
+    # Option::Some of Verification {fact_hash, security_bits, verifier_config {layout, hasher, stone_version, memory_verification}}
+    config = [encode_shortstring(getattr(ATLANTIC, name)) for name in integrity.CONFIG_FIELDS]
+    assert chain.view(chain.registry, "get_verification", [expected_hash]) == [0, proven.integrity_fact_hash, MIN_BITS, *config]
