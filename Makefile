@@ -41,7 +41,7 @@ test: install
 	scripts/ensure-chromium
 	scripts/ensure-devnet >/dev/null
 	scripts/build-contracts >/dev/null
-	STARKNET_DEVNET=$$(scripts/ensure-devnet) DATABASE_URL=$(TEST_DATABASE_URL) SECRET_KEY=test-only \
+	STARKNET_DEVNET=$$(scripts/ensure-devnet) DATABASE_URL=$(TEST_DATABASE_URL) SECRET_KEY=test-only CHAIN_ENV_FILE=/dev/null \
 		$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: install

@@ -215,6 +215,7 @@ RISK_ENGINE_FAILURES = {
     "DECISION_ALREADY_EXECUTED": "the RiskEngine has executed this decision already",
     "FACT_ALREADY_EXECUTED": "the RiskEngine has executed a decision with this very statement already",
     "ONLY_EXECUTOR": "the account is not the RiskEngine's executor",
+    "ONLY_OWNER": "the account is not the RiskEngine's owner",
     "BAD_OUTPUT_LENGTH": "the statement output does not have the length the RiskEngine reads",
 }
 # A panic's felt as nodes print it: 0x4641... ('FACT_NOT_REGISTERED').

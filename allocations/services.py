@@ -1,5 +1,6 @@
 import asyncio
 import logging
+import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -9,12 +10,13 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from starknet_py.hash.selector import get_selector_from_name
+from starknet_py.net.client_errors import ClientError
 from starknet_py.net.full_node_client import FullNodeClient
 
 from proofs import cairo_statement
 from proofs.models import ProofJob
 from proofs.schedules import poll_schedule_rearm
-from proofs.submission import accepted_verifier_configs
+from proofs.selectors import accepted_verifier_configs
 from registry.models import ModelVersion
 from registry.selectors import current_model_version, model_version_get
 
@@ -361,3 +363,54 @@ def contracts_deploy(
         )
 
     return asyncio.run(deploy_all())
+
+
+class RiskEngineAdminUnavailable(DomainError):
+    """No RiskEngine, node or owner key configured for a change of its rules."""
+
+    status_code = 503
+
+
+class RiskEngineRefused(DomainError):
+    status_code = 409
+
+
+def risk_engine_owner_account() -> risk_engine.OperatorAccount:
+    """The engine owner's account (the DAO's key), from the environment only; absent on most servers."""
+    address, key = settings.STARKNET_OWNER_ADDRESS, os.environ.get("STARKNET_OWNER_PRIVATE_KEY", "")
+    if not (address and key and settings.RISK_ENGINE_ADDRESS and settings.STARKNET_RPC_URLS):
+        raise RiskEngineAdminUnavailable(
+            "set STARKNET_OWNER_ADDRESS, STARKNET_OWNER_PRIVATE_KEY, RISK_ENGINE_ADDRESS and STARKNET_RPC_URLS"
+        )
+    try:
+        return risk_engine.OperatorAccount.parse(address, key)
+    except ValueError:
+        raise RiskEngineAdminUnavailable("STARKNET_OWNER_ADDRESS and STARKNET_OWNER_PRIVATE_KEY must be hex felts") from None
+
+
+def model_approved_on_chain(model_hash: str) -> bool:
+    """What the configured RiskEngine answers for this model hash (raises ChainUnavailable, DomainError)."""
+    if not settings.RISK_ENGINE_ADDRESS:
+        raise RiskEngineAdminUnavailable("no RISK_ENGINE_ADDRESS configured")
+    view = deployment.call(int(settings.RISK_ENGINE_ADDRESS, 16), "is_model_approved", [int(model_hash, 16)])
+    answer, _ = chain.read_with_failover(
+        lambda client: client.call_contract(view), rpc_urls=settings.STARKNET_RPC_URLS, timeout=settings.STARKNET_RPC_TIMEOUT
+    )
+    return answer == [1]
+
+
+def model_approve_on_chain(model_hash: str) -> str:
+    """The owner approves the model hash on the RiskEngine; the accepted transaction's hash."""
+    owner = risk_engine_owner_account()
+    approve = deployment.call(int(settings.RISK_ENGINE_ADDRESS, 16), "approve_model", [int(model_hash, 16)])
+
+    async def send(client: FullNodeClient) -> int:
+        bound = owner.bind(client, int(await client.get_chain_id(), 16))
+        return await deployment.invoke_all(bound, [approve], poll_seconds=settings.EXECUTION_POLL_SECONDS)
+
+    try:
+        tx_hash, _ = chain.read_with_failover(send, rpc_urls=settings.STARKNET_RPC_URLS, timeout=settings.STARKNET_RPC_TIMEOUT)
+    except ClientError as exc:
+        reason = risk_engine.execution_error(exc)
+        raise RiskEngineRefused(f"the RiskEngine refused: {risk_engine.revert_cause(reason) or reason}") from None
+    return risk.felt_hex(tx_hash)

@@ -9,6 +9,9 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env")
+# What `manage.py chain_deploy` wrote (contract addresses, node, accounts); .env and the environment win.
+CHAIN_ENV_FILE = Path(env.str("CHAIN_ENV_FILE", default=str(BASE_DIR / ".chain.env")))
+environ.Env.read_env(CHAIN_ENV_FILE)
 
 DEBUG = env.bool("DEBUG", default=False)
 # The commit being served, recorded on every proof (deployments without a git checkout set it).
@@ -211,7 +214,10 @@ METRICS_CACHE_SECONDS = env.int("METRICS_CACHE_SECONDS", default=60)
 # The private key is read from the environment (STARKNET_ACCOUNT_PRIVATE_KEY) when a transaction is
 # signed and is deliberately not a setting: settings get printed (diffsettings, error pages).
 # ---------------------------------------------------------------------------------------------
-STARKNET_ACCOUNT_ADDRESS = env.str("STARKNET_ACCOUNT_ADDRESS", default="")
+STARKNET_ACCOUNT_ADDRESS = env.str("STARKNET_ACCOUNT_ADDRESS", default="")  # the RiskEngine's executor
+# The RiskEngine's owner (the DAO's key; its private key STARKNET_OWNER_PRIVATE_KEY in the environment):
+# only where the admin may approve model hashes on chain, e.g. a local chain. Usually unset.
+STARKNET_OWNER_ADDRESS = env.str("STARKNET_OWNER_ADDRESS", default="")
 EXECUTION_POLL_SECONDS = env.float("EXECUTION_POLL_SECONDS", default=3.0)  # between two receipt checks
 EXECUTION_FOLLOW_SECONDS = env.float("EXECUTION_FOLLOW_SECONDS", default=60.0)  # a worker waits this long, then the schedule
 EXECUTION_TIMEOUT = env.float("EXECUTION_TIMEOUT", default=1800.0)  # a transaction no node knows by then never landed

@@ -1,10 +1,12 @@
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db.models import BinaryField, Count, QuerySet
 from django.utils import timezone
 
 from obsqra.errors import NotFound
 
+from . import integrity
 from .models import ProofJob
 
 # A proof of one decision takes milliseconds; a job waiting longer is waiting for a worker.
@@ -58,3 +60,8 @@ def proof_job_estimated_completion(job: ProofJob) -> datetime | None:
 
 def proof_job_events(job: ProofJob) -> QuerySet:
     return job.events.order_by("at", "id")
+
+
+def accepted_verifier_configs() -> list[integrity.VerifierConfig]:
+    """The verifier configurations a verification of our fact must have (INTEGRITY_VERIFIER_CONFIGS)."""
+    return [integrity.VerifierConfig.parse(text) for text in settings.INTEGRITY_VERIFIER_CONFIGS]

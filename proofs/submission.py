@@ -26,6 +26,7 @@ from allocations.risk import felt_hex
 
 from . import cairo_statement, integrity, l1_facts, provenance, services, webhooks
 from .models import ProofJob
+from .selectors import accepted_verifier_configs
 from .prover_service import (
     AtlanticClient,
     ProverService,
@@ -268,10 +269,6 @@ def poll_verification(job_id) -> ProofJob | None:
         job.next_poll_at = next_poll
         job.save(update_fields=["next_poll_at", "updated_at"])
         return job
-
-
-def accepted_verifier_configs() -> list[integrity.VerifierConfig]:
-    return [integrity.VerifierConfig.parse(text) for text in settings.INTEGRITY_VERIFIER_CONFIGS]
 
 
 def _integrity_check(fact_hash: int) -> integrity.FactCheck:

@@ -18,6 +18,7 @@ from allocations import deployment, execution, risk_engine, tasks
 from allocations.models import AllocationDecision, Execution
 from proofs import submission
 from proofs.models import ProofJob
+from proofs.selectors import accepted_verifier_configs
 from proofs.statement import PublicInputs
 from registry.models import ModelVersion
 from tests.conftest import make_token, test_database_url
@@ -245,7 +246,7 @@ def test_a_fact_the_registry_does_not_hold_is_refused_by_the_engine(node, verifi
     )  # fmt: skip
     setup = deployment.engine_setup_calls(
         engine[1],
-        verifier_configs=submission.accepted_verifier_configs(),
+        verifier_configs=accepted_verifier_configs(),
         model_hashes=[model_hash(decision)],
         policy=decision.policy.terms,
     )
