@@ -21,7 +21,6 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from obsqra.errors import Conflict, DomainError, NotFound
-from proofs import submission
 from proofs.models import ProofJob
 from proofs.statement import PublicInputs
 
@@ -108,7 +107,7 @@ def _decision_call(decision: AllocationDecision) -> risk_engine.DecisionCall:
     return risk_engine.DecisionCall(
         risk_engine=int(settings.RISK_ENGINE_ADDRESS, 16),
         decision_id=decision.pk,
-        output=submission.expected_output(public_inputs),
+        output=public_inputs.cairo_output(),
     )
 
 

@@ -16,6 +16,7 @@ from starknet_py.net.full_node_client import FullNodeClient
 from proofs import cairo_statement
 from proofs.models import ProofJob
 from proofs.schedules import poll_schedule_rearm
+from proofs.integrity import LOCAL_VERIFIER_CONFIG, VerifierConfig
 from proofs.selectors import accepted_verifier_configs
 from registry.models import ModelVersion
 from registry.selectors import current_model_version, model_version_get
@@ -335,6 +336,11 @@ def _live_snapshots_create(reading: metrics_reader.ChainReading) -> LiveMetrics:
     return LiveMetrics(*snapshots)
 
 
+def contracts_verifier_configs(*, local_fact_registry: bool) -> list[VerifierConfig]:
+    """What a new engine accepts: the configured ones, and on a local chain the local registrar's too."""
+    return [*accepted_verifier_configs(), *([LOCAL_VERIFIER_CONFIG] if local_fact_registry else [])]
+
+
 def contracts_deploy(
     account: risk_engine.OperatorAccount, *, executor: int, rpc_url: str, local_fact_registry: bool
 ) -> deployment.Deployment:
@@ -346,6 +352,7 @@ def contracts_deploy(
     """
     registry = None if local_fact_registry else int(settings.INTEGRITY_FACT_REGISTRY_ADDRESS, 16)
     model_hash, policy = int(current_model_version().model_hash, 16), policy_get(None).terms
+    configs = contracts_verifier_configs(local_fact_registry=local_fact_registry)
 
     async def deploy_all() -> deployment.Deployment:
         client = FullNodeClient(node_url=rpc_url)
@@ -355,7 +362,7 @@ def contracts_deploy(
             executor=executor,
             statement_program_hash=cairo_statement.compiled_statement().program_hash,
             min_security_bits=settings.INTEGRITY_MIN_SECURITY_BITS,
-            verifier_configs=accepted_verifier_configs(),
+            verifier_configs=configs,
             model_hashes=[model_hash],
             policy=policy,
             fact_registry=registry,

@@ -132,7 +132,8 @@ LOGGING = {
 # Verification on Starknet (proofs.submission): prover service, Integrity fact check, webhook.
 # Every value is read from the environment so the django-q2 cluster process sees the same.
 # ---------------------------------------------------------------------------------------------
-# "atlantic", "sharp" or "" (off: a generated job stays generated).
+# "atlantic", "sharp", "local" (a local chain only: proofs/local_registrar.py) or "" (off: a generated
+# job stays generated).
 PROVER_SERVICE = env.str("PROVER_SERVICE", default="")
 ATLANTIC_URL = env.str("ATLANTIC_URL", default="https://atlantic.api.herodotus.cloud")
 ATLANTIC_API_KEY = env.str("ATLANTIC_API_KEY", default="")  # only ever sent as the api-key header

@@ -57,6 +57,11 @@ class VerifierConfig:
         return HashMethod.POSEIDON.hash_many(self.felts())
 
 
+# What a local chain's registrar (proofs/local_registrar.py) registers under: a winterfell STARK with
+# Blake3-256 commitments, checked by obsqra-stark. No real network's engine accepts it.
+LOCAL_VERIFIER_CONFIG = VerifierConfig("winterfell", "blake3_256", "obsqra-stark", "local")
+
+
 @dataclasses.dataclass(frozen=True)
 class Verification:
     verification_hash: int

@@ -63,6 +63,11 @@ class PublicInputs(BaseModel):
             *self.policy.to_elements(),
         ]
 
+    def cairo_output(self) -> list[int]:
+        """The Cairo statement's output segment for this statement: the inputs as proven, then the results."""
+        return [*self.prover_inputs(), self.jediswap_score, self.ekubo_score, self.jediswap_pct, self.ekubo_pct,
+                self.violations]  # fmt: skip
+
     def to_vector(self) -> list[int]:
         """The STARK public input vector: model hash limbs, the inputs, then the outputs."""
         model_hash = int(self.model_hash, 16)

@@ -25,6 +25,7 @@ from django_q.tasks import async_task
 from allocations.risk import felt_hex
 
 from . import cairo_statement, integrity, l1_facts, provenance, services, webhooks
+from .local_registrar import LocalFactRegistrar
 from .models import ProofJob
 from .selectors import accepted_verifier_configs
 from .prover_service import (
@@ -60,15 +61,11 @@ def prover_service(name: str | None = None) -> ProverService | None:
         )
     if name == "sharp":
         return SharpGatewayClient(base_url=settings.SHARP_GATEWAY_URL, timeout=settings.PROVER_HTTP_TIMEOUT)
+    if name == "local":
+        return LocalFactRegistrar()
     if name:
-        raise ValueError(f"unknown PROVER_SERVICE {name!r} (atlantic, sharp or empty)")
+        raise ValueError(f"unknown PROVER_SERVICE {name!r} (atlantic, sharp, local or empty)")
     return None
-
-
-def expected_output(public_inputs: PublicInputs) -> list[int]:
-    """The Cairo output segment the STARK statement implies: inputs as proven, then the results."""
-    p = public_inputs
-    return [*p.prover_inputs(), p.jediswap_score, p.ekubo_score, p.jediswap_pct, p.ekubo_pct, p.violations]
 
 
 def submission_key(program_hash: int, output: list[int]) -> str:
@@ -99,7 +96,7 @@ def cairo_statement_run(job: ProofJob) -> ProofJob:
     started = time.perf_counter()
     run = cairo_statement.run_decision(p.parameters, p.jediswap_metrics, p.ekubo_metrics, p.apys, p.policy)
     elapsed = timedelta(seconds=time.perf_counter() - started)
-    if run.output != expected_output(public_inputs):
+    if run.output != public_inputs.cairo_output():
         raise StatementMismatch("the Cairo program's output differs from the STARK public inputs")
     job.program_hash = felt_hex(run.program_hash)
     # Atlantic proves the PIE under the SHARP bootloader: this is the fact it registers in Integrity.

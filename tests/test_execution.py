@@ -16,7 +16,6 @@ from starknet_py.net.client_models import Call
 
 from allocations import deployment, execution, risk_engine, tasks
 from allocations.models import AllocationDecision, Execution
-from proofs import submission
 from proofs.models import ProofJob
 from proofs.selectors import accepted_verifier_configs
 from proofs.statement import PublicInputs
@@ -135,7 +134,7 @@ def test_a_verified_decision_is_executed_with_its_statement_and_recorded_by_the_
     assert body["nonce"] == 0 and int(body["sender"], 16) == node.executor.address
 
     # execute_decision(decision_id, output): the proven statement's 41 felts, whose fact was verified.
-    output = submission.expected_output(PublicInputs.model_validate(decision.proof_job.public_inputs))
+    output = PublicInputs.model_validate(decision.proof_job.public_inputs).cairo_output()
     calldata = [int(felt, 16) for felt in body["calldata"]]
     assert calldata == [decision.pk, len(output), *output]
 

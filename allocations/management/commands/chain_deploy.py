@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from allocations import risk_engine
 from allocations.deployment import ArtifactsMissing
-from allocations.services import contracts_deploy
+from allocations.services import contracts_deploy, contracts_verifier_configs
 
 
 def devnet_accounts(rpc_url: str) -> list[dict] | None:
@@ -26,8 +26,9 @@ class Command(BaseCommand):
     help = (
         "Declares and deploys the RiskEngine with the configured owner account, approves the current model, "
         "sets the default policy and the accepted verifier configurations, and writes the addresses to "
-        "CHAIN_ENV_FILE, which the settings read. On starknet-devnet the owner and executor default to its "
-        "first two predeployed accounts and the local stand-in fact registry is deployed beside it."
+        "CHAIN_ENV_FILE, which the settings read. On starknet-devnet the owner and executor are its first two "
+        "predeployed accounts, the local stand-in fact registry is deployed beside it and proofs are "
+        "registered there by the local registrar (PROVER_SERVICE=local)."
     )
 
     def add_arguments(self, parser):
@@ -58,6 +59,9 @@ class Command(BaseCommand):
         if predeployed is not None:
             owner, executor = (risk_engine.OperatorAccount.parse(a["address"], a["private_key"]) for a in predeployed[:2])
             return owner, executor.address, {
+                # No Integrity verifier on a local chain: the service registers what it verified itself.
+                "PROVER_SERVICE": "local",
+                "INTEGRITY_VERIFIER_CONFIGS": ",".join(map(str, contracts_verifier_configs(local_fact_registry=True))),
                 "STARKNET_OWNER_ADDRESS": hex(owner.address),
                 "STARKNET_OWNER_PRIVATE_KEY": hex(owner.private_key),
                 "STARKNET_ACCOUNT_ADDRESS": hex(executor.address),
