@@ -98,6 +98,38 @@ def test_a_pool_key_the_core_never_initialised_is_refused(live_pools, settings):
         services.live_metrics()
 
 
+def test_a_pool_key_the_core_cannot_read_is_refused(live_pools, settings):
+    token0, token1, _fee, tick_spacing, extension = live_pools.pools.ekubo_pool_key
+    settings.EKUBO_POOL_KEY = [hex(felt) for felt in (token0, token1, 2**128, tick_spacing, extension)]  # fee: u128
+
+    with pytest.raises(services.MetricsUnavailable, match="get_pool_price at") as error:
+        services.live_metrics()
+
+    assert error.value.status_code == 503 and not MetricsSnapshot.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "pair",
+    [
+        pytest.param(lambda chain: chain.pools.ekubo_core, id="a contract with another ABI"),
+        pytest.param(lambda chain: chain.owner.address, id="an account"),
+        pytest.param(lambda chain: 0x0A1B, id="no contract"),
+    ],
+)
+def test_a_pair_address_that_holds_no_pair_is_refused(live_pools, settings, pair):
+    settings.JEDISWAP_POOL_ADDRESS = hex(pair(live_pools))
+
+    with pytest.raises(services.MetricsUnavailable, match=f"get_reserves at {settings.JEDISWAP_POOL_ADDRESS}"):
+        services.live_metrics()
+
+
+def test_a_core_address_that_holds_another_contract_is_refused(live_pools, settings):
+    settings.EKUBO_CORE_ADDRESS = hex(live_pools.pools.jediswap_pair)
+
+    with pytest.raises(services.MetricsUnavailable, match="get_pool_price at"):
+        services.live_metrics()
+
+
 def test_a_decision_on_live_metrics_points_at_the_chain_snapshots(live_pools):
     inputs = services.decision_inputs_live()
     decision = services.decision_create(inputs=inputs)

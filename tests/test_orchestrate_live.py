@@ -34,3 +34,12 @@ def test_no_node_answering_is_503_and_nothing_is_stored(api, live_pools, setting
     assert answer.status_code == 503 and "pool metrics unavailable" in answer.json()["detail"]
     assert not AllocationDecision.objects.exists()
 
+
+def test_a_pair_address_that_holds_no_pair_is_503_not_a_server_error(api, live_pools, settings):
+    settings.JEDISWAP_POOL_ADDRESS = hex(live_pools.owner.address)  # an account: no get_reserves
+
+    answer = api.post("/risk-engine/orchestrate-allocation", {})
+
+    assert answer.status_code == 503
+    assert f"get_reserves at {settings.JEDISWAP_POOL_ADDRESS}" in answer.json()["detail"]
+    assert not AllocationDecision.objects.exists()
