@@ -183,9 +183,10 @@ class LivePools:
 
 def _block_hash(devnet: Devnet, number: int) -> int | None:
     try:
-        return int(devnet.rpc("starknet_getBlockWithTxHashes", {"block_id": {"block_number": number}})["block_hash"], 16)
+        block = devnet.rpc("starknet_getBlockWithTxHashes", {"block_id": {"block_number": number}})
     except DevnetError:
         return None
+    return int(block["block_hash"], 16)
 
 
 def _live_pools_build(devnet: Devnet) -> LivePools:

@@ -25,7 +25,9 @@ from tests.devnet import CHAIN_ID
 ADDRESS, U128, U256, BOOL = (
     "core::starknet::contract_address::ContractAddress", "core::integer::u128", "core::integer::u256", "core::bool",
 )  # fmt: skip
-POOL_KEY_MEMBERS = [("token0", ADDRESS), ("token1", ADDRESS), ("fee", U128), ("tick_spacing", U128), ("extension", ADDRESS)]
+POOL_KEY_MEMBERS = [
+    ("token0", ADDRESS), ("token1", ADDRESS), ("fee", U128), ("tick_spacing", U128), ("extension", ADDRESS),
+]  # fmt: skip
 POOL_PRICE_MEMBERS = [("sqrt_ratio", U256), ("tick", "i129")]
 I129_MEMBERS = [("mag", U128), ("sign", BOOL)]
 
