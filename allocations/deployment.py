@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -31,7 +32,7 @@ from . import risk
 CLASS_HASH_NOT_FOUND = 28  # starknet-specs v0.10.2 starknet_api_openrpc.json
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "build" / "contracts"
-CONTRACTS = ("LocalFactRegistry", "RiskEngine")
+CONTRACTS = ("LocalEkuboCore", "LocalFactRegistry", "LocalJediSwapPair", "RiskEngine")
 
 
 class ArtifactsMissing(Exception):
@@ -160,3 +161,76 @@ async def deploy_contracts(
 def register_fact_call(registry: int, fact_hash: int, *, config: VerifierConfig, security_bits: int) -> Call:
     """The local registry's owner registers a verification, as Integrity's verifier would after a proof."""
     return call(registry, "register_fact", [*config.felts(), fact_hash, security_bits])
+
+
+# The local stand-ins of the pools the metrics reader reads (allocations/contracts/src/local_pools.cairo),
+# for tests and the demo on a local chain; elsewhere the settings point at JediSwap's and Ekubo's own.
+
+Q128 = 2**128
+EKUBO_TICK_BASE = 1.000001  # Ekubo's sqrt_ratio at tick t is sqrt(1.000001)**t * 2**128 (src/math/ticks.cairo)
+STRK_ETH_POOL_KEY = (  # token0 < token1, as Ekubo orders them: STRK, ETH (devnet predeploys both)
+    0x04718F5A0FC34CC1AF16A1CDEE98FFB20C31F5CD61D6AB07201858F4287C938D,
+    0x049D36570D4E46F48E99674BD3FCC84644DDD6B96F7C741B1562B82F9E004DC7,
+    Q128 // 2000,  # fee 0.05 % as a 0.128 fixed-point number
+    1000,  # tick spacing
+    0,  # no extension
+)
+
+
+def _u256(value: int) -> list[int]:
+    return [value % Q128, value // Q128]
+
+
+def ekubo_pool_price(sqrt_ratio: int) -> list[int]:
+    """PoolPrice {sqrt_ratio: u256, tick: i129 {mag, sign}} as felts, the tick the greatest below the price."""
+    tick = math.floor(2 * (math.log(sqrt_ratio) - math.log(Q128)) / math.log(EKUBO_TICK_BASE))
+    return [*_u256(sqrt_ratio), abs(tick), int(tick < 0)]
+
+
+@dataclasses.dataclass(frozen=True)
+class LocalPools:
+    jediswap_pair: int
+    ekubo_core: int
+    ekubo_pool_key: tuple[int, ...]  # token0, token1, fee, tick_spacing, extension
+    transaction_hash: int
+
+    def settings(self) -> dict[str, str]:
+        """The environment variables that point the metrics reader at these pools."""
+        return {
+            "JEDISWAP_POOL_ADDRESS": hex(self.jediswap_pair),
+            "EKUBO_CORE_ADDRESS": hex(self.ekubo_core),
+            "EKUBO_POOL_KEY": ",".join(hex(felt) for felt in self.ekubo_pool_key),
+        }
+
+    def set_reserves_call(self, reserve0: int, reserve1: int) -> Call:
+        """The pair's new reserves, as a swap or a sync leaves them; stamped with the block's time."""
+        return call(self.jediswap_pair, "set_reserves", [*_u256(reserve0), *_u256(reserve1)])
+
+    def set_pool_call(self, sqrt_ratio: int, liquidity: int, *, pool_key: Sequence[int] | None = None) -> Call:
+        """The Ekubo pool's Q128 square-root price and active liquidity (the configured pool by default)."""
+        key = list(self.ekubo_pool_key if pool_key is None else pool_key)
+        return call(self.ekubo_core, "set_pool", [*key, *ekubo_pool_price(sqrt_ratio), liquidity])
+
+
+async def deploy_local_pools(
+    account: BaseAccount,
+    *,
+    pool_key: Sequence[int] = STRK_ETH_POOL_KEY,
+    reserves: tuple[int, int] | None = None,
+    pool: tuple[int, int] | None = None,
+    poll_seconds: float = 2,
+) -> LocalPools:
+    """A local JediSwap pair and Ekubo core owned by ``account``, in one transaction, with the pair's
+    ``reserves`` (reserve0, reserve1) and the pool's (sqrt_ratio, liquidity) set in it when given."""
+    pair_class = await declare(account, "LocalJediSwapPair", poll_seconds=poll_seconds)
+    core_class = await declare(account, "LocalEkuboCore", poll_seconds=poll_seconds)
+    deploy_pair, pair = deploy_call(account, pair_class, [account.address])
+    deploy_core, core = deploy_call(account, core_class, [account.address])
+    pools = LocalPools(jediswap_pair=pair, ekubo_core=core, ekubo_pool_key=tuple(pool_key), transaction_hash=0)
+    calls = [deploy_pair, deploy_core]
+    if reserves is not None:
+        calls.append(pools.set_reserves_call(*reserves))
+    if pool is not None:
+        calls.append(pools.set_pool_call(*pool))
+    tx_hash = await invoke_all(account, calls, poll_seconds=poll_seconds)
+    return dataclasses.replace(pools, transaction_hash=tx_hash)

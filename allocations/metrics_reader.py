@@ -27,6 +27,7 @@ import math
 from collections.abc import Sequence
 
 from starknet_py.hash.selector import get_selector_from_name
+from starknet_py.net.client_errors import ClientError
 from starknet_py.net.client_models import Call
 from starknet_py.net.full_node_client import FullNodeClient
 
@@ -39,6 +40,9 @@ MAX_AGE_DAYS = 36_500
 GET_RESERVES = get_selector_from_name("get_reserves")
 GET_POOL_PRICE = get_selector_from_name("get_pool_price")
 GET_POOL_LIQUIDITY = get_selector_from_name("get_pool_liquidity")
+# starknet_call's answers when the address holds no such pool (starknet-specs v0.10.2,
+# api/starknet_api_openrpc.json): CONTRACT_NOT_FOUND, ENTRYPOINT_NOT_FOUND, CONTRACT_ERROR.
+NOT_A_POOL = {"20", "21", "40"}
 
 
 class MalformedAnswer(Exception):
@@ -136,13 +140,23 @@ async def _timestamp(client: FullNodeClient, block_number: int) -> int:
     return (await client.get_block_with_tx_hashes(block_number=block_number)).timestamp
 
 
+async def _view(client: FullNodeClient, call: Call, name: str, block_number: int) -> list[int]:
+    """The view's answer; a refusal of the call itself means the address holds no such pool."""
+    try:
+        return await client.call_contract(call, block_number=block_number)
+    except ClientError as exc:
+        if str(exc.code) not in NOT_A_POOL:
+            raise
+        raise MalformedAnswer(f"{name} at {call.to_addr:#x}, block {block_number}: {exc.message}"[:300]) from exc
+
+
 async def _sample(client: FullNodeClient, source: PoolSource, block_number: int) -> PoolSample:
     if source.kind == "jediswap":
-        felts = await client.call_contract(Call(source.address, GET_RESERVES, []), block_number=block_number)
+        felts = await _view(client, Call(source.address, GET_RESERVES, []), "get_reserves", block_number)
         return jediswap_sample(block_number, felts)
     key = list(source.pool_key)
-    price = await client.call_contract(Call(source.address, GET_POOL_PRICE, key), block_number=block_number)
-    liquidity = await client.call_contract(Call(source.address, GET_POOL_LIQUIDITY, key), block_number=block_number)
+    price = await _view(client, Call(source.address, GET_POOL_PRICE, key), "get_pool_price", block_number)
+    liquidity = await _view(client, Call(source.address, GET_POOL_LIQUIDITY, key), "get_pool_liquidity", block_number)
     return ekubo_sample(block_number, price, liquidity)
 
 

@@ -1,12 +1,18 @@
+import asyncio
+import dataclasses
 import secrets
 
+import environ
 import pytest
 from django.db import connection
 from django.test import Client
+from starknet_py.net.account.account import Account
+from starknet_py.net.full_node_client import FullNodeClient
 
-from allocations import risk, services
+from allocations import deployment, risk, services
 from registry.models import ApiToken, ModelVersion
 from proofs.models import ProofJob
+from tests.devnet import CHAIN_ID, Devnet, DevnetError
 from tests.fakes.servers import FakeStarknetNode
 from tests.fakes.verification import Fakes, apply
 
@@ -153,61 +159,98 @@ def starknet_node():
     server.stop()
 
 
-# The pools live_pools serves: a JediSwap pair and Ekubo's core with one pool key.
-PAIR = 0x0A1B_0000_0000_0000_0000_0000_0000_0000_0000_0000_0000_0000_0000_0000_0101
-CORE = 0x0E4B_0000_0000_0000_0000_0000_0000_0000_0000_0000_0000_0000_0000_0000_0202
-POOL_KEY = [0x111, 0x222, 0x20C49BA5E353F80000000000000000, 0x3E8, 0x0]
+HOUR, DAY = 3_600, 86_400
 Q128 = 2**128
-BLOCKS_PER_DAY = 86_400 // 30  # the fake node's blocks are 30 s apart
+RESERVE = 16 * 10**9  # the JediSwap pair's token0 and token1
+LIQUIDITY = 10**13  # the Ekubo pool's active liquidity
 
 
-def _value_at(history: dict[int, object], block: int):
-    """The value set at the latest block not after ``block``."""
-    return history[max(b for b in history if b <= block)]
+@dataclasses.dataclass(frozen=True)
+class LivePools:
+    """The local pools on devnet as live_pools built them; ``invoke`` mines a new head with the owner's calls."""
+
+    devnet: Devnet
+    owner: Account
+    pools: deployment.LocalPools
+    jediswap_deployed: int  # the pair's deployment block
+    ekubo_initialised: int  # the block that initialised the Ekubo pool
+    head: int
+    head_hash: int
+    head_timestamp: int
+
+    def invoke(self, *calls) -> None:
+        asyncio.run(deployment.invoke_all(self.owner, calls, poll_seconds=0.05))
+
+
+def _block_hash(devnet: Devnet, number: int) -> int | None:
+    try:
+        block = devnet.rpc("starknet_getBlockWithTxHashes", {"block_id": {"block_number": number}})
+    except DevnetError:
+        return None
+    return int(block["block_hash"], 16)
+
+
+def _live_pools_build(devnet: Devnet) -> LivePools:
+    """On the chain as it is: every stamp is later than its latest block, and they go in order."""
+    owner = devnet.accounts[0].bind(FullNodeClient(node_url=devnet.url), CHAIN_ID)
+    latest = devnet.rpc("starknet_getBlockWithTxHashes", {"block_id": "latest"})["timestamp"]
+    now = latest + 200 * DAY  # the head's time
+
+    def stamped(timestamp: int, *calls) -> int:
+        """The owner's calls in a block stamped ``timestamp`` (an empty block without calls); its number."""
+        devnet.rpc("devnet_setTime", {"time": timestamp, "generate_block": not calls})
+        if calls:
+            asyncio.run(deployment.invoke_all(owner, calls, poll_seconds=0.05))
+        return devnet.rpc("starknet_blockNumber")
+
+    # The stamp goes to the first declaration; the deployment follows within seconds, well inside the hour.
+    devnet.rpc("devnet_setTime", {"time": now - 100 * DAY - HOUR, "generate_block": False})
+    pools = asyncio.run(deployment.deploy_local_pools(owner, reserves=(RESERVE, RESERVE), poll_seconds=0.05))
+    jediswap_deployed = devnet.rpc("starknet_blockNumber")
+    ekubo_initialised = stamped(now - 10 * DAY, pools.set_pool_call(Q128, LIQUIDITY))
+    stamped(now - 2 * HOUR)
+    stamped(now - HOUR, pools.set_reserves_call(RESERVE, RESERVE * 1002 // 1000))
+    head = stamped(now, pools.set_reserves_call(RESERVE, RESERVE), pools.set_pool_call(Q128 + Q128 // 1000, LIQUIDITY))
+    return LivePools(devnet, owner, pools, jediswap_deployed, ekubo_initialised, head, _block_hash(devnet, head), now)
+
+
+_LIVE_POOLS: dict[str, LivePools] = {}  # per devnet URL: the last pools built there
 
 
 @pytest.fixture
-def live_pools(settings, starknet_node):
-    """Three samples an hour (120 blocks) apart: JediSwap's price goes 1 -> 1.002 -> 1, Ekubo's
-    sqrt price 1 -> 1 -> 1.001.
+def live_pools(request, settings, devnet_node, db):
+    """A local JediSwap pair and Ekubo core on devnet, and three samples one block and an hour apart:
+    JediSwap's price goes 1 -> 1.002 -> 1, Ekubo's sqrt price 1 -> 1 -> 1.001.
 
-    JediSwap holds 16e9 token1 and is 100 days old; Ekubo's active liquidity is 1e13 and 10 days old.
+    The pair holds 16e9 token1 and was deployed 100 days before the head; the Ekubo pool's active
+    liquidity is 1e13 and it was initialised 10 days before (a pool's age, not the shared core's).
+    Blocks are stamped with devnet_setTime, so the sampled window is exactly two hours.
+
+    Building takes six transactions (about 10 s on a busy machine), so the chain is built once and each
+    later test gets it back exactly: the blocks an earlier test mined on top are aborted. A restart in
+    between (the ``devnet`` fixture) is seen by the head's hash, and the pools are built again.
     """
     from django.core.cache import cache
 
-    from allocations import metrics_reader
+    if "devnet" in request.fixturenames:
+        request.getfixturevalue("devnet")  # the test's own restart comes before the pools, never after
+    chain = _LIVE_POOLS.get(devnet_node.url)
+    if chain is None or _block_hash(devnet_node, chain.head) != chain.head_hash:
+        chain = _LIVE_POOLS[devnet_node.url] = _live_pools_build(devnet_node)
+    elif devnet_node.rpc("starknet_blockNumber") > chain.head:
+        devnet_node.abort_blocks(chain.head + 1)
 
-    head = starknet_node.block
-    hour = 120
-    jediswap = {0: (16 * 10**9, 16 * 10**9), head - hour: (16 * 10**9, 16_032_000_000), head: (16 * 10**9, 16 * 10**9)}
-    ekubo = {0: Q128, head: Q128 + Q128 // 1000}
-
-    def pair(selector, calldata, block):
-        assert selector == metrics_reader.GET_RESERVES and calldata == []
-        reserve0, reserve1 = _value_at(jediswap, block)
-        return [reserve0, 0, reserve1, 0, 1_750_000_000]
-
-    def core(selector, calldata, block):
-        assert calldata == POOL_KEY
-        if selector == metrics_reader.GET_POOL_PRICE:
-            sqrt_ratio = _value_at(ekubo, block)
-            return [sqrt_ratio % Q128, sqrt_ratio // Q128, 0, 0]
-        assert selector == metrics_reader.GET_POOL_LIQUIDITY
-        return [10**13]
-
-    starknet_node.contracts = {PAIR: pair, CORE: core}
-    settings.STARKNET_RPC_URLS = [starknet_node.url]
-    settings.STARKNET_RPC_TIMEOUT = 2
-    settings.JEDISWAP_POOL_ADDRESS = hex(PAIR)
-    settings.JEDISWAP_DEPLOYMENT_BLOCK = head - 100 * BLOCKS_PER_DAY
-    settings.EKUBO_CORE_ADDRESS = hex(CORE)
-    settings.EKUBO_POOL_KEY = [hex(felt) for felt in POOL_KEY]
-    settings.EKUBO_DEPLOYMENT_BLOCK = head - 10 * BLOCKS_PER_DAY
+    for name, value in chain.pools.settings().items():
+        setattr(settings, name, environ.Env.parse_value(value, list) if name == "EKUBO_POOL_KEY" else value)
+    settings.STARKNET_RPC_URLS = [devnet_node.url]
+    settings.STARKNET_RPC_TIMEOUT = 5
+    settings.JEDISWAP_DEPLOYMENT_BLOCK = chain.jediswap_deployed
+    settings.EKUBO_DEPLOYMENT_BLOCK = chain.ekubo_initialised
     settings.METRICS_PRICE_SAMPLES = 3
-    settings.METRICS_SAMPLE_BLOCKS = hour
+    settings.METRICS_SAMPLE_BLOCKS = 1
     settings.METRICS_LIQUIDITY_TIERS = [10**12, 10**11, 10**10]
     cache.delete(services.LIVE_METRICS_CACHE_KEY)
-    yield settings
+    yield chain
     cache.delete(services.LIVE_METRICS_CACHE_KEY)
 
 

@@ -1,1 +1,2 @@
+pub mod local_pools;
 pub mod risk_engine;
