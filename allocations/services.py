@@ -372,6 +372,27 @@ def contracts_deploy(
     return asyncio.run(deploy_all())
 
 
+# The local pools' first state on a fresh chain: 16e9 of each token in the pair, price 1 in both.
+LOCAL_PAIR_RESERVES = (16 * 10**9, 16 * 10**9)
+LOCAL_POOL_STATE = (deployment.Q128, 10**13)  # Ekubo sqrt_ratio (Q128) and active liquidity
+
+
+def local_pools_deploy(account: risk_engine.OperatorAccount, *, rpc_url: str) -> dict[str, str]:
+    """Local stand-ins of the JediSwap pair and Ekubo's core owned by ``account``, for a local chain; the
+    settings that point the metrics reader at them, their deployment block included."""
+
+    async def deploy_pools() -> dict[str, str]:
+        client = FullNodeClient(node_url=rpc_url)
+        bound = account.bind(client, int(await client.get_chain_id(), 16))
+        pools = await deployment.deploy_local_pools(
+            bound, reserves=LOCAL_PAIR_RESERVES, pool=LOCAL_POOL_STATE, poll_seconds=settings.EXECUTION_POLL_SECONDS
+        )
+        block = (await client.get_transaction_receipt(pools.transaction_hash)).block_number
+        return pools.settings() | {"JEDISWAP_DEPLOYMENT_BLOCK": str(block), "EKUBO_DEPLOYMENT_BLOCK": str(block)}
+
+    return asyncio.run(deploy_pools())
+
+
 class RiskEngineAdminUnavailable(DomainError):
     """No RiskEngine, node or owner key configured for a change of its rules."""
 

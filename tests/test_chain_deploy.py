@@ -10,6 +10,7 @@ from django.core.management import CommandError, call_command
 
 from allocations import deployment
 from allocations.selectors import policy_get
+from proofs import integrity
 from registry.models import ModelVersion
 from tests.fakes.servers import dead_url
 
@@ -39,7 +40,9 @@ def test_on_devnet_it_deploys_configures_and_writes_the_settings(devnet, tmp_pat
     call_command("chain_deploy", rpc_url=devnet.url, env_file=str(env_file))
 
     written = settings_with(env_file, "STARKNET_RPC_URLS", "STARKNET_ACCOUNT_ADDRESS", "STARKNET_OWNER_ADDRESS",
-                            "RISK_ENGINE_ADDRESS", "INTEGRITY_FACT_REGISTRY_ADDRESS")  # fmt: skip
+                            "RISK_ENGINE_ADDRESS", "INTEGRITY_FACT_REGISTRY_ADDRESS", "PROVER_SERVICE",
+                            "INTEGRITY_VERIFIER_CONFIGS", "JEDISWAP_POOL_ADDRESS", "EKUBO_CORE_ADDRESS",
+                            "EKUBO_POOL_KEY")  # fmt: skip
     owner, executor = devnet.accounts[:2]
     assert written["STARKNET_RPC_URLS"] == [devnet.url]
     assert int(written["STARKNET_ACCOUNT_ADDRESS"], 16) == executor.address
@@ -54,7 +57,19 @@ def test_on_devnet_it_deploys_configures_and_writes_the_settings(devnet, tmp_pat
     assert engine_view(devnet, engine, "executor") == [executor.address]
     assert engine_view(devnet, engine, "fact_registry") == [registry]
     assert engine_view(devnet, registry, "owner") == [owner.address]  # the local stand-in, owned by the owner
-    assert "RISK_ENGINE_ADDRESS=" in capsys.readouterr().out
+    # No Integrity on devnet: the local registrar, whose configuration the engine accepts.
+    assert written["PROVER_SERVICE"] == "local"
+    assert str(integrity.LOCAL_VERIFIER_CONFIG) in written["INTEGRITY_VERIFIER_CONFIGS"]
+    local = integrity.LOCAL_VERIFIER_CONFIG.felts()
+    assert engine_view(devnet, engine, "is_verifier_config_accepted", *local) == [1]
+    # The pools the metrics reader is pointed at answer with their first state.
+    pair, core = int(written["JEDISWAP_POOL_ADDRESS"], 16), int(written["EKUBO_CORE_ADDRESS"], 16)
+    assert engine_view(devnet, pair, "get_reserves")[:4] == [16 * 10**9, 0, 16 * 10**9, 0]
+    key = [int(felt, 16) for felt in written["EKUBO_POOL_KEY"]]
+    assert engine_view(devnet, core, "get_pool_liquidity", *key) == [10**13]
+
+    out = capsys.readouterr().out
+    assert "RISK_ENGINE_ADDRESS=" in out and "PRIVATE_KEY" not in out
 
 
 def test_off_devnet_it_needs_the_owner_and_executor_configured(settings, tmp_path, monkeypatch):

@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from allocations import risk_engine
 from allocations.deployment import ArtifactsMissing
-from allocations.services import contracts_deploy, contracts_verifier_configs
+from allocations.services import contracts_deploy, contracts_verifier_configs, local_pools_deploy
 
 
 def devnet_accounts(rpc_url: str) -> list[dict] | None:
@@ -27,8 +27,8 @@ class Command(BaseCommand):
         "Declares and deploys the RiskEngine with the configured owner account, approves the current model, "
         "sets the default policy and the accepted verifier configurations, and writes the addresses to "
         "CHAIN_ENV_FILE, which the settings read. On starknet-devnet the owner and executor are its first two "
-        "predeployed accounts, the local stand-in fact registry is deployed beside it and proofs are "
-        "registered there by the local registrar (PROVER_SERVICE=local)."
+        "predeployed accounts, the local stand-in fact registry and pools are deployed beside it and proofs "
+        "are registered there by the local registrar (PROVER_SERVICE=local)."
     )
 
     def add_arguments(self, parser):
@@ -46,11 +46,14 @@ class Command(BaseCommand):
         except ArtifactsMissing as missing:
             raise CommandError(str(missing)) from None
         values = {"STARKNET_RPC_URLS": rpc_url, **deployed.settings(), **written}
+        if predeployed is not None:  # a local chain has no JediSwap or Ekubo: stand-ins whose state we set
+            values |= local_pools_deploy(owner, rpc_url=rpc_url)
         with open(env_file, "w") as out:
             out.write("# Written by `manage.py chain_deploy`; the settings read it after .env.\n")
             out.writelines(f"{name}={value}\n" for name, value in values.items())
-        for name, value in deployed.settings().items():
-            self.stdout.write(f"{name}={value}")
+        for name, value in values.items():
+            if not name.endswith("PRIVATE_KEY"):
+                self.stdout.write(f"{name}={value}")
         self.stdout.write(f"Wrote {env_file} (deployment transaction {hex(deployed.transaction_hash)})")
 
     def _accounts(self, predeployed) -> tuple[risk_engine.OperatorAccount, int, dict]:
