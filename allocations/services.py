@@ -118,8 +118,9 @@ def decision_create(
     )
 
 
-ALLOCATION_EXECUTED = "AllocationExecuted"  # the RiskEngine's
-MODEL_REGISTERED = "ModelRegistered"  # the upstream ModelRegistry's: keys version, model hash
+# The events the indexer acts on; INDEXER_EVENT_NAMES adds those it only stores (the RiskEngine's
+# governance events by default). Only recognised events are asked of the node.
+ALLOCATION_EXECUTED = "AllocationExecuted"  # the RiskEngine's: keys decision id, model hash
 FACT_REGISTERED = "FactRegistered"  # Integrity's FactRegistry: keys fact hash, verifier, bits, config, verification
 
 
@@ -130,15 +131,16 @@ def indexed_contracts() -> list[int]:
 
 
 def _event_names() -> dict[str, str]:
-    names = {ALLOCATION_EXECUTED, MODEL_REGISTERED, FACT_REGISTERED, *settings.INDEXER_EVENT_NAMES}
-    return {risk.felt_hex(get_selector_from_name(name)): name for name in names}
+    """Recognised events by selector (keys[0], sn_keccak of the name)."""
+    names = {ALLOCATION_EXECUTED, FACT_REGISTERED, *settings.INDEXER_EVENT_NAMES}
+    return {risk.felt_hex(get_selector_from_name(name)): name for name in sorted(names)}
 
 
 def chain_events_index(*, contract_address: int) -> IndexerCursor | None:
     """One poll of one contract: re-reads the last INDEXER_REORG_DEPTH blocks and what is new.
 
-    Events whose block the node no longer has (a reorg) are deleted and the range read again; every
-    event is stored once; an AllocationExecuted event confirms the executed decision of its transaction.
+    Events whose block the node no longer has (a reorg) are deleted and the range read again; only
+    recognised events are asked for (_event_names) and each is stored once; an AllocationExecuted event confirms the executed decision of its transaction.
     """
     address = risk.felt_hex(contract_address)
     cursor = IndexerCursor.objects.filter(contract_address=address).first()
@@ -159,6 +161,7 @@ def chain_events_index(*, contract_address: int) -> IndexerCursor | None:
             address=contract_address,
             from_block=from_block,
             stored_blocks=[(number, int(block_hash, 16)) for number, block_hash in stored.items()],
+            selectors=[int(selector, 16) for selector in _event_names()],
             max_blocks=settings.INDEXER_MAX_BLOCKS,
             chunk_size=settings.INDEXER_CHUNK_SIZE,
         ),
