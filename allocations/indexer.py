@@ -32,11 +32,18 @@ async def read_window(
     address: int,
     from_block: int,
     stored_blocks: Sequence[tuple[int, int]],
+    selectors: Sequence[int],
     max_blocks: int,
     chunk_size: int,
 ) -> Window:
-    """Checks the stored (block number, hash) pairs against the node, then reads events from the
-    lowest orphaned block (or ``from_block``) up to at most ``max_blocks`` blocks, all pages."""
+    """Checks the stored (block number, hash) pairs against the node, then reads the events named by
+    ``selectors`` from the lowest orphaned block (or ``from_block``) up to at most ``max_blocks``
+    blocks, all pages.
+
+    The node filters: ``keys`` is a list of positions, each a list of accepted felts (OR), an event
+    matching every position; only position 0, the selector, is constrained here."""
+    if not selectors:
+        raise ValueError("no event selectors: an empty keys position would match every event")
     head = await client.get_block_number()
     orphaned_from = None
     for number, stored_hash in sorted(stored_blocks, reverse=True):
@@ -51,6 +58,7 @@ async def read_window(
     while True:
         chunk = await client.get_events(
             address=address,
+            keys=[list(selectors)],
             from_block_number=start,
             to_block_number=to_block,
             chunk_size=chunk_size,

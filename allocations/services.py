@@ -121,8 +121,9 @@ def decision_create(
     )
 
 
-ALLOCATION_EXECUTED = "AllocationExecuted"  # the RiskEngine's
-MODEL_REGISTERED = "ModelRegistered"  # the upstream ModelRegistry's: keys version, model hash
+# The events the indexer acts on; INDEXER_EVENT_NAMES adds those it only stores (the RiskEngine's
+# governance events by default). Only recognised events are asked of the node.
+ALLOCATION_EXECUTED = "AllocationExecuted"  # the RiskEngine's: keys decision id, model hash
 FACT_REGISTERED = "FactRegistered"  # Integrity's FactRegistry: keys fact hash, verifier, bits, config, verification
 
 
@@ -133,15 +134,17 @@ def indexed_contracts() -> list[int]:
 
 
 def _event_names() -> dict[str, str]:
-    names = {ALLOCATION_EXECUTED, MODEL_REGISTERED, FACT_REGISTERED, *settings.INDEXER_EVENT_NAMES}
-    return {risk.felt_hex(get_selector_from_name(name)): name for name in names}
+    """Recognised events by selector (keys[0], sn_keccak of the name)."""
+    names = {ALLOCATION_EXECUTED, FACT_REGISTERED, *settings.INDEXER_EVENT_NAMES}
+    return {risk.felt_hex(get_selector_from_name(name)): name for name in sorted(names)}
 
 
 def chain_events_index(*, contract_address: int) -> IndexerCursor | None:
     """One poll of one contract: re-reads the last INDEXER_REORG_DEPTH blocks and what is new.
 
-    Events whose block the node no longer has (a reorg) are deleted and the range read again; every
-    event is stored once; an AllocationExecuted event confirms the executed decision of its transaction.
+    Events the node no longer has (a reorg) are deleted and the range read again; only recognised
+    events are asked for (_event_names) and each is stored once; an AllocationExecuted event
+    confirms the executed decision of its transaction.
     """
     address = risk.felt_hex(contract_address)
     cursor = IndexerCursor.objects.filter(contract_address=address).first()
@@ -162,6 +165,7 @@ def chain_events_index(*, contract_address: int) -> IndexerCursor | None:
             address=contract_address,
             from_block=from_block,
             stored_blocks=[(number, int(block_hash, 16)) for number, block_hash in stored.items()],
+            selectors=[int(selector, 16) for selector in _event_names()],
             max_blocks=settings.INDEXER_MAX_BLOCKS,
             chunk_size=settings.INDEXER_CHUNK_SIZE,
         ),
@@ -174,11 +178,6 @@ def chain_events_index(*, contract_address: int) -> IndexerCursor | None:
 @transaction.atomic
 def _chain_window_store(*, address: str, window: indexer.Window, node: str) -> IndexerCursor | None:
     cursor = IndexerCursor.objects.select_for_update().filter(contract_address=address).first()
-    if window.orphaned_from is not None:
-        orphaned = ChainEvent.objects.filter(contract_address=address, block_number__gte=window.orphaned_from)
-        _decisions_unconfirm(orphaned)
-        deleted, _ = orphaned.delete()
-        logger.warning("reorg on %s from block %s: %s stored events dropped", address, window.orphaned_from, deleted)
     names = _event_names()
     events = [
         ChainEvent(
@@ -195,6 +194,11 @@ def _chain_window_store(*, address: str, window: indexer.Window, node: str) -> I
         for event in window.events
         if event.block_hash is not None  # pre-confirmed: not final enough to store
     ]
+    orphaned = _orphaned_events(address=address, window=window, asked=list(names), answered=events)
+    if orphaned:
+        _decisions_unconfirm(ChainEvent.objects.filter(pk__in=orphaned))
+        ChainEvent.objects.filter(pk__in=orphaned).delete()
+        logger.warning("reorg on %s from block %s: %s stored events dropped", address, window.from_block, len(orphaned))
     ChainEvent.objects.bulk_create(events, ignore_conflicts=True)
     _decisions_confirm([e for e in events if e.name == ALLOCATION_EXECUTED])
     _verifications_hasten([e for e in events if e.name == FACT_REGISTERED])
@@ -206,10 +210,32 @@ def _chain_window_store(*, address: str, window: indexer.Window, node: str) -> I
     cursor = cursor or IndexerCursor(contract_address=address)
     cursor.last_block = window.to_block
     cursor.last_block_hash = risk.felt_hex(window.to_block_hash)
-    cursor.reorgs += window.orphaned_from is not None
+    cursor.reorgs += window.orphaned_from is not None or bool(orphaned)
     cursor.node = node
     cursor.save()
     return cursor
+
+
+def _orphaned_events(
+    *, address: str, window: indexer.Window, asked: list[str], answered: list[ChainEvent]
+) -> list[int]:
+    """Stored events the node no longer has: every one from a block whose hash changed, and within
+    the range just read, every one of the ``asked`` selectors that the node did not answer again in
+    the same block. The second rule also sees a replaced block that kept its hash (starknet-devnet's
+    replacement blocks can). Blocks above the range (a node behind) are left alone."""
+    stored = ChainEvent.objects.filter(contract_address=address)
+    orphaned = set()
+    if window.orphaned_from is not None:
+        orphaned |= set(stored.filter(block_number__gte=window.orphaned_from).values_list("pk", flat=True))
+    if window.to_block is not None:
+        again = {(e.block_number, e.block_hash, e.tx_hash, e.event_index) for e in answered}
+        in_range = stored.filter(
+            selector__in=asked, block_number__gte=window.from_block, block_number__lte=window.to_block
+        )
+        for pk, *event in in_range.values_list("pk", "block_number", "block_hash", "tx_hash", "event_index"):
+            if tuple(event) not in again:
+                orphaned.add(pk)
+    return sorted(orphaned)
 
 
 def _decisions_confirm(executed: list[ChainEvent]) -> None:

@@ -191,7 +191,9 @@ INDEXER_REORG_DEPTH = env.int("INDEXER_REORG_DEPTH", default=5)  # blocks re-rea
 INDEXER_START_BLOCK = env.int("INDEXER_START_BLOCK", default=0)  # first block read for a new contract
 INDEXER_MAX_BLOCKS = env.int("INDEXER_MAX_BLOCKS", default=1000)  # blocks read per contract per poll
 INDEXER_CHUNK_SIZE = env.int("INDEXER_CHUNK_SIZE", default=100)  # starknet_getEvents page size
-INDEXER_EVENT_NAMES = env.list("INDEXER_EVENT_NAMES", default=[])  # event names to recognise besides AllocationExecuted
+# Event names stored besides AllocationExecuted and FactRegistered (which the indexer acts on); the
+# node is asked for these only, so any other event of an indexed contract is never stored.
+INDEXER_EVENT_NAMES = env.list("INDEXER_EVENT_NAMES", default=["ModelApproved", "PolicySet", "VerifierConfigAccepted"])
 INDEXER_POLL_MINUTES = env.int("INDEXER_POLL_MINUTES", default=1)
 
 # ---------------------------------------------------------------------------------------------

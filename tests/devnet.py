@@ -11,6 +11,7 @@ node fails them: CI must never go green by skipping the real chain.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import functools
 import os
@@ -19,6 +20,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -75,11 +77,11 @@ def devnet_binary() -> Path:
     return Path(os.environ.get("STARKNET_DEVNET") or DEFAULT_BINARY)
 
 
-def _start(binary: Path, log_path: Path) -> tuple[subprocess.Popen, int]:
+def _start(binary: Path, log_path: Path, *options: str) -> tuple[subprocess.Popen, int]:
     with log_path.open("wb") as log:  # the child keeps its own descriptor
         process = subprocess.Popen(
             [binary, "--host", "127.0.0.1", "--port", "0", "--seed", str(SEED), "--accounts", str(ACCOUNTS),
-             "--state-archive-capacity", "full"],
+             "--state-archive-capacity", "full", *options],
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         )
     deadline = time.monotonic() + STARTUP_SECONDS
@@ -95,8 +97,10 @@ def _start(binary: Path, log_path: Path) -> tuple[subprocess.Popen, int]:
     raise RuntimeError(f"starknet-devnet did not start:\n{log_path.read_text(errors='replace')[-2000:]}")
 
 
-@pytest.fixture(scope="session")
-def devnet_node():
+@contextlib.contextmanager
+def running_devnet(*options: str) -> Iterator[Devnet]:
+    """A devnet process of its own, started with these extra command-line options (e.g.
+    ``--block-generation-on demand``, ``--fork-network URL``), stopped on leaving."""
     binary = devnet_binary()
     if not os.access(binary, os.X_OK):
         message = f"no starknet-devnet at {binary}: run scripts/ensure-devnet (make test does)"
@@ -104,7 +108,7 @@ def devnet_node():
             pytest.fail(message)
         pytest.skip(message)
     with tempfile.TemporaryDirectory(prefix="obsqra-devnet-") as tmp:
-        process, port = _start(binary, Path(tmp) / "devnet.log")
+        process, port = _start(binary, Path(tmp) / "devnet.log", *options)
         try:
             yield Devnet(f"http://127.0.0.1:{port}")
         finally:
@@ -114,6 +118,12 @@ def devnet_node():
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+@pytest.fixture(scope="session")
+def devnet_node():
+    with running_devnet() as node:
+        yield node
 
 
 @pytest.fixture

@@ -1,217 +1,437 @@
-"""The event indexer (allocations.tasks.index_chain_events) against fake Starknet nodes, and /api/v1/events."""
+"""The event indexer (allocations.tasks.index_chain_events) on starknet-devnet, and /api/v1/events.
 
-import json
+Every event comes from a real transaction of our contracts (tests/conftest.py ``onchain``): the
+RiskEngine's owner approving a model is the cheap way to emit one (ModelApproved, keys [selector,
+model hash]); executing a proven decision emits AllocationExecuted; the local fact registry emits
+Integrity's FactRegistered.
+
+What devnet 0.10.1 does that these tests rely on, checked by test_devnet_reorgs_reuse_block_numbers_and_hashes:
+``devnet_abortBlocks(n)`` drops blocks n.. and their transactions (they are not re-queued), the head
+becomes n - 1 and the next block is numbered n again. That block can even get the aborted block's
+hash: its hash does not commit to its transaction or its timestamp (an empty replacement does get
+another hash). So a reorg shows by the replaced blocks read again, not always by their hashes.
+Pre-confirmed: devnet mining on every transaction always has an empty pre-confirmed block; a
+transaction waits there only on a devnet that mines on demand. A devnet forked from ours at an older
+block stands for a node behind: it has our blocks up to there and one of its own after.
+"""
+
+import asyncio
+import functools
 
 import pytest
+from django.utils import timezone
 from starknet_py.hash.selector import get_selector_from_name
-from starknet_py.net.client_errors import ClientError
+from starknet_py.net.full_node_client import FullNodeClient
 
-from allocations import risk, services, tasks
+from allocations import deployment, indexer, risk, services, tasks
 from allocations.chain import ChainUnavailable
-from allocations.models import AllocationDecision, ChainEvent, IndexerCursor
-from tests.conftest import PUBLISHED_EKUBO, PUBLISHED_JEDISWAP
-from tests.fakes.servers import FakeStarknetNode, dead_url
+from allocations.models import AllocationDecision, ChainEvent, Execution, IndexerCursor
+from proofs import cairo_statement
+from proofs.models import ProofJob
+from proofs.submission import accepted_verifier_configs
+from tests.conftest import SEPOLIA_METRICS
+from tests.devnet import STRK, running_devnet
+from tests.test_devnet import closed_port_url
 
 pytestmark = pytest.mark.django_db
 
-ENGINE = 0x0515_0B5C_A000_0000_0000_0000_0000_0000_0000_0000_0000_0000_0000_0000_0001
-POOL = 0x0A11_CE00_0000_0000_0000_0000_0000_0000_0000_0000_0000_0000_0000_0000_0002
-EXECUTED = get_selector_from_name("AllocationExecuted")
-OTHER = get_selector_from_name("Swap")
+POLICY_SET = get_selector_from_name("PolicySet")
+DEPLOY_EVENTS = 3  # the deployment's own: VerifierConfigAccepted, ModelApproved, PolicySet
 
 
 @pytest.fixture
-def indexing(settings, starknet_node):
-    settings.STARKNET_RPC_URLS = [starknet_node.url]
-    settings.STARKNET_RPC_TIMEOUT = 2
-    settings.RISK_ENGINE_ADDRESS = hex(ENGINE)
-    settings.INDEXED_CONTRACTS = []
-    settings.INDEXER_START_BLOCK = starknet_node.block - 10
+def indexing(settings, onchain):
+    settings.INDEXED_CONTRACTS = []  # the RiskEngine only, through RISK_ENGINE_ADDRESS
+    settings.INDEXER_START_BLOCK = 0
     settings.INDEXER_REORG_DEPTH = 5
     settings.INDEXER_CHUNK_SIZE = 2  # several pages per poll
-    return settings
+    settings.INDEXER_EVENT_NAMES = ["ModelApproved", "PolicySet", "VerifierConfigAccepted"]
+    return onchain
 
 
-def stored() -> list[tuple[int, str, str]]:
-    return list(ChainEvent.objects.values_list("block_number", "block_hash", "tx_hash"))
+def approve(onchain, model_hash: int) -> int:
+    return onchain.invoke(deployment.call(onchain.deployed.risk_engine, "approve_model", [model_hash]))
 
 
-def executed_decision(tx_hash: int) -> AllocationDecision:
-    inputs = services.decision_inputs_resolve(
-        jediswap=risk.ProtocolMetrics(**PUBLISHED_JEDISWAP), ekubo=risk.ProtocolMetrics(**PUBLISHED_EKUBO)
+def head(devnet) -> int:
+    return devnet.rpc("starknet_blockNumber")
+
+
+def block_hash(devnet, number: int) -> str:
+    block = devnet.rpc("starknet_getBlockWithTxHashes", {"block_id": {"block_number": number}})
+    return risk.felt_hex(int(block["block_hash"], 16))
+
+
+def approvals() -> list[int]:
+    """The model hashes of the stored ModelApproved events after the deployment's, oldest first."""
+    approved = ChainEvent.objects.filter(name="ModelApproved").order_by("block_number", "tx_hash", "event_index")
+    return [int(event.keys[1], 16) for event in approved][1:]
+
+
+def decision_inputs(jediswap_apy: int) -> services.DecisionInputs:
+    """A decision the default policy passes under the current model."""
+    return services.decision_inputs_resolve(
+        jediswap=risk.ProtocolMetrics(**SEPOLIA_METRICS),
+        ekubo=risk.ProtocolMetrics(**SEPOLIA_METRICS),
+        apys=risk.Apys(jediswap=jediswap_apy, ekubo=1210),
     )
-    decision = services.decision_create(inputs=inputs)
-    decision.status, decision.tx_hash = AllocationDecision.Status.EXECUTED, hex(tx_hash)
-    decision.save()
+
+
+@functools.cache
+def statement(jediswap_apy: int) -> cairo_statement.CairoRun:
+    """The Cairo statement of decision_inputs(jediswap_apy): one fact per APY, and one fact executes once."""
+    inputs = decision_inputs(jediswap_apy)
+    return cairo_statement.run_decision(
+        inputs.model_version.params, inputs.jediswap, inputs.ekubo, [jediswap_apy, 1210], inputs.policy.terms
+    )
+
+
+def approved_decision(jediswap_apy: int = 850) -> AllocationDecision:
+    decision = services.decision_create(inputs=decision_inputs(jediswap_apy))
+    assert decision.status == AllocationDecision.Status.APPROVED
     return decision
 
 
-def test_a_poll_stores_the_contracts_events_with_their_blocks(indexing, starknet_node):
-    txs = [starknet_node.emit(ENGINE, [OTHER], [i]) for i in range(5)]
-    starknet_node.emit(POOL, [OTHER], [99])  # another contract: not indexed
+@pytest.fixture
+def execution_call(indexing, settings):
+    """``make(decision)``: the execute_decision call of the decision, its statement's fact registered as
+    Atlantic would."""
 
-    assert tasks.index_chain_events() == {f"0x{ENGINE:064x}": starknet_node.block}
-    events = ChainEvent.objects.all()
-    assert [int(e.tx_hash, 16) for e in events] == txs
-    assert [e.data for e in events] == [[f"0x{i:064x}"] for i in range(5)]
-    assert all(int(e.block_hash, 16) == starknet_node.block_hash(e.block_number) for e in events)
+    def make(decision: AllocationDecision):
+        run = statement(decision.jediswap_apy)
+        indexing.register_fact(
+            run.integrity_fact_hash,
+            config=accepted_verifier_configs()[0],
+            security_bits=settings.INTEGRITY_MIN_SECURITY_BITS,
+        )
+        return deployment.call(
+            indexing.deployed.risk_engine, "execute_decision", [decision.pk, len(run.output), *run.output]
+        )
+
+    return make
 
 
-def test_overlapping_polls_store_each_event_once(indexing, starknet_node):
-    for i in range(3):
-        starknet_node.emit(ENGINE, [OTHER], [i])
+def record_execution(decision: AllocationDecision, tx_hash: int, *, status=Execution.Status.SENT) -> Execution:
+    """What the execution path stores once it sent the decision's transaction."""
+    tx = risk.felt_hex(tx_hash)
+    AllocationDecision.objects.filter(pk=decision.pk).update(status=AllocationDecision.Status.EXECUTED, tx_hash=tx)
+    return Execution.objects.create(
+        decision=decision, status=status, tx_hash=tx, sender="0x1", nonce=0, calldata=[], transaction={}
+    )
+
+
+@pytest.fixture
+def executed(indexing, execution_call):
+    """``make(jediswap_apy)``: a decision executed on chain, its Execution recorded; the decision and the tx hash."""
+
+    def make(jediswap_apy: int = 850) -> tuple[AllocationDecision, int]:
+        decision = approved_decision(jediswap_apy)
+        tx = indexing.invoke(execution_call(decision))
+        record_execution(decision, tx)
+        return decision, tx
+
+    return make
+
+
+def send(onchain, signed) -> int:
+    """A signed transaction sent as is, once accepted; its hash."""
+
+    async def sent():
+        answer = await onchain.owner.client.send_transaction(signed)
+        await onchain.owner.client.wait_for_tx(answer.transaction_hash, check_interval=onchain.poll_seconds)
+        return answer.transaction_hash
+
+    return asyncio.run(sent())
+
+
+def receipt_block(devnet, tx_hash: int) -> int:
+    return devnet.rpc("starknet_getTransactionReceipt", {"transaction_hash": hex(tx_hash)})["block_number"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading the chain
+# ---------------------------------------------------------------------------------------------
+
+
+def test_a_poll_stores_every_page_of_the_contracts_events_with_their_blocks(indexing, devnet):
+    txs = [approve(indexing, 0x100 + i) for i in range(5)]
+
+    assert tasks.index_chain_events() == {risk.felt_hex(indexing.deployed.risk_engine): head(devnet)}
+    assert approvals() == [0x100 + i for i in range(5)]  # 8 events in pages of 2
+    approved = ChainEvent.objects.filter(tx_hash__in=[risk.felt_hex(tx) for tx in txs])
+    assert all(event.block_hash == block_hash(devnet, event.block_number) for event in approved)
+    assert ChainEvent.objects.count() == DEPLOY_EVENTS + 5
+
+
+def test_only_recognised_events_are_asked_of_the_node_and_stored(indexing, devnet, settings):
+    settings.INDEXER_EVENT_NAMES = ["PolicySet"]
+    policy = services.policy_get(None).terms
+    approve(indexing, 0x100)  # ModelApproved: not recognised now
+    set_policy = indexing.invoke(deployment.call(indexing.deployed.risk_engine, "set_policy", policy.to_elements()))
+
     tasks.index_chain_events()
-    starknet_node.emit(ENGINE, [OTHER], [3])
-    tasks.index_chain_events()  # re-reads the last INDEXER_REORG_DEPTH blocks
+
+    assert set(ChainEvent.objects.values_list("name", flat=True)) == {"PolicySet"}
+    assert ChainEvent.objects.filter(tx_hash=risk.felt_hex(set_policy)).exists()
+    # The node did the filtering (keys [[selectors]]): what it answered holds no ModelApproved at all.
+    window = asyncio.run(
+        indexer.read_window(
+            FullNodeClient(node_url=devnet.url), address=indexing.deployed.risk_engine, from_block=0,
+            stored_blocks=[], selectors=[POLICY_SET], max_blocks=100, chunk_size=100,
+        )
+    )  # fmt: skip
+    assert {event.keys[0] for event in window.events} == {POLICY_SET}
+
+
+def test_no_selector_is_refused_rather_than_asking_for_every_event(devnet):
+    with pytest.raises(ValueError, match="every event"):
+        asyncio.run(
+            indexer.read_window(
+                FullNodeClient(node_url=devnet.url), address=STRK, from_block=0, stored_blocks=[], selectors=[],
+                max_blocks=10, chunk_size=10,
+            )
+        )  # fmt: skip
+
+
+def test_overlapping_polls_store_each_event_once(indexing):
+    approve(indexing, 0x100)
+    approve(indexing, 0x101)
+    tasks.index_chain_events()
+    approve(indexing, 0x102)
+    tasks.index_chain_events()  # re-reads the last INDEXER_REORG_DEPTH blocks, the first two approvals among them
     tasks.index_chain_events()
 
-    assert ChainEvent.objects.count() == 4
+    assert approvals() == [0x100, 0x101, 0x102]
+    assert ChainEvent.objects.count() == DEPLOY_EVENTS + 3
+    assert IndexerCursor.objects.get().reorgs == 0
 
 
-def test_the_poll_starts_reorg_depth_blocks_before_the_cursor(indexing, starknet_node):
-    starknet_node.emit(ENGINE, [OTHER])
+def test_pre_confirmed_events_are_stored_once_their_block_is_mined(db, settings):
+    """On a devnet that mines only on demand, a transaction waits in the pre-confirmed block."""
+    with running_devnet("--block-generation-on", "demand") as node:
+        settings.STARKNET_RPC_URLS, settings.STARKNET_RPC_TIMEOUT = [node.url], 5
+        settings.RISK_ENGINE_ADDRESS, settings.INDEXED_CONTRACTS = "", [hex(STRK)]
+        settings.INDEXER_START_BLOCK, settings.INDEXER_EVENT_NAMES = 0, ["Transfer"]
+        minted = node.rpc("devnet_mint", {"address": hex(node.accounts[0].address), "amount": 10, "unit": "FRI"})
+        pre_confirmed = node.rpc("starknet_getBlockWithTxHashes", {"block_id": "pre_confirmed"})
+        assert minted["tx_hash"] in pre_confirmed["transactions"]
+
+        tasks.index_chain_events()
+        assert not ChainEvent.objects.exists()
+
+        node.rpc("devnet_createBlock")
+        tasks.index_chain_events()
+        stored = set(ChainEvent.objects.values_list("name", "block_number", "tx_hash"))
+        assert stored == {("Transfer", 1, risk.felt_hex(int(minted["tx_hash"], 16)))}
+
+
+# ---------------------------------------------------------------------------------------------
+# Reorgs and nodes behind
+# ---------------------------------------------------------------------------------------------
+
+
+def test_devnet_reorgs_reuse_block_numbers_and_hashes(indexing, devnet):
+    approve(indexing, 0x100)
+    aborted_at = head(devnet)
+    aborted_hash = block_hash(devnet, aborted_at)
+
+    devnet.abort_blocks(aborted_at)
+    assert head(devnet) == aborted_at - 1
+    approve(indexing, 0x200)
+
+    assert head(devnet) == aborted_at and block_hash(devnet, aborted_at) == aborted_hash
+
+
+def test_a_reorg_drops_the_orphaned_events_and_stores_the_new_chains(indexing, devnet):
+    approve(indexing, 0x100)
+    first = head(devnet) + 1
+    approve(indexing, 0x101)
+    approve(indexing, 0x102)
     tasks.index_chain_events()
-    starknet_node.requests.clear()
+
+    devnet.abort_blocks(first)  # 0x101 and 0x102 never happened
+    approve(indexing, 0x201)
+    approve(indexing, 0x202)  # the new branch, at the same heights and (devnet) the same hashes
     tasks.index_chain_events()
 
-    filters = [json.loads(r["body"])["params"]["filter"] for r in starknet_node.requests if b"getEvents" in r["body"]]
-    assert filters[0]["from_block"] == {"block_number": starknet_node.block + 1 - 5}
-
-
-def test_a_reorg_of_two_blocks_replaces_their_events(indexing, starknet_node):
-    kept = [starknet_node.emit(ENGINE, [OTHER], [i]) for i in range(3)]
-    starknet_node.emit(ENGINE, [OTHER], [3])
-    starknet_node.emit(ENGINE, [OTHER], [4])
-    tasks.index_chain_events()
-
-    starknet_node.reorg(2)
-    # the new last block has one event
-    replacement = starknet_node.emit(ENGINE, [OTHER], [40], block=starknet_node.block)
-    tasks.index_chain_events()
-
-    assert [int(tx, 16) for _, _, tx in stored()] == [*kept, replacement]
-    assert all(int(h, 16) == starknet_node.block_hash(n) for n, h, _ in stored())
+    assert approvals() == [0x100, 0x201, 0x202]
     assert IndexerCursor.objects.get().reorgs == 1
 
 
-def test_an_allocation_executed_event_confirms_the_decision_of_its_transaction(indexing, starknet_node):
-    tx = starknet_node.emit(ENGINE, [EXECUTED], [1, 2])
-    decision = executed_decision(tx)
-    unrelated = executed_decision(tx + 1)
+def test_a_chain_shorter_than_the_cursor_is_not_read_as_a_reorg_until_it_regrows(indexing, devnet):
+    """After an abort, nothing above the head can be told from what a node behind lacks: kept until
+    the new chain has those heights."""
+    approve(indexing, 0x100)
+    approve(indexing, 0x101)
+    tasks.index_chain_events()
+    devnet.abort_blocks(head(devnet))
 
     tasks.index_chain_events()
+    assert approvals() == [0x100, 0x101]
 
-    decision.refresh_from_db()
-    unrelated.refresh_from_db()
-    assert (decision.status, decision.block_number) == (AllocationDecision.Status.CONFIRMED, starknet_node.block)
-    assert unrelated.status == AllocationDecision.Status.EXECUTED
-    assert ChainEvent.objects.get().name == "AllocationExecuted"
+    devnet.rpc("devnet_createBlock")  # the height again, empty this time
+    tasks.index_chain_events()
+    assert approvals() == [0x100]
 
 
-def test_only_executed_decisions_are_confirmed(indexing, starknet_node):
-    tx = starknet_node.emit(ENGINE, [EXECUTED])
-    decision = executed_decision(tx)
-    decision.status = AllocationDecision.Status.REVERTED
-    decision.save()
-
+def test_a_node_behind_the_cursor_is_not_taken_for_a_reorg(indexing, devnet, settings):
+    """The node behind is a devnet forked from ours at an older block: it answers our blocks up to
+    there, and has its own block after."""
+    approve(indexing, 0x100)
+    forked_at = head(devnet)
+    devnet.rpc("devnet_createBlock")  # forked_at + 1, where the lagging node has a block of its own
+    approve(indexing, 0x101)  # forked_at + 2, which the lagging node never saw
     tasks.index_chain_events()
 
-    decision.refresh_from_db()
-    assert decision.status == AllocationDecision.Status.REVERTED
-
-
-def test_a_reorged_confirmation_moves_to_the_block_that_includes_it_again(indexing, starknet_node):
-    tx = starknet_node.emit(ENGINE, [EXECUTED])
-    decision = executed_decision(tx)
-    tasks.index_chain_events()
-
-    starknet_node.reorg(1)
-    starknet_node.block += 1  # the transaction lands one block later on the new branch
-    starknet_node.events.append(
-        {"from_address": hex(ENGINE), "keys": [hex(EXECUTED)], "data": [], "block_number": starknet_node.block,
-         "transaction_hash": hex(tx), "transaction_index": 0, "event_index": 0}
-    )  # fmt: skip
-    tasks.index_chain_events()
-
-    decision.refresh_from_db()
-    assert (decision.status, decision.block_number) == (AllocationDecision.Status.CONFIRMED, starknet_node.block)
-    assert ChainEvent.objects.get().block_number == starknet_node.block
-
-
-def test_a_network_failure_fails_over_to_the_next_node(indexing, starknet_node):
-    starknet_node.emit(ENGINE, [OTHER])
-    indexing.STARKNET_RPC_URLS = [dead_url(), starknet_node.url]
-
-    tasks.index_chain_events()
-
-    assert ChainEvent.objects.count() == 1
-    assert IndexerCursor.objects.get().node == starknet_node.url
-
-
-def test_a_5xx_fails_over_to_the_next_node(indexing, starknet_node):
-    first = FakeStarknetNode()
-    first.faults = [503] * 20
-    starknet_node.emit(ENGINE, [OTHER])
-    indexing.STARKNET_RPC_URLS = [first.url, starknet_node.url]
-    try:
+    with running_devnet("--fork-network", devnet.url, "--fork-block", str(forked_at)) as behind:
+        assert head(behind) == forked_at + 1
+        settings.STARKNET_RPC_URLS = [behind.url]
         tasks.index_chain_events()
-    finally:
-        first.stop()
 
-    assert IndexerCursor.objects.get().node == starknet_node.url
-
-
-def test_a_nodes_json_rpc_error_is_not_failed_over(indexing, starknet_node):
-    first = FakeStarknetNode()
-    first.rpc_errors["starknet_getEvents"] = (-32603, "Internal error: too many keys")
-    starknet_node.emit(ENGINE, [OTHER])
-    indexing.STARKNET_RPC_URLS = [first.url, starknet_node.url]
-    try:
-        with pytest.raises(ClientError):
-            tasks.index_chain_events()
-    finally:
-        first.stop()
-
-    assert not starknet_node.requests and not ChainEvent.objects.exists()
+    assert approvals() == [0x100, 0x101]
+    assert IndexerCursor.objects.get().reorgs == 0
 
 
-def test_no_node_answering_is_reported_and_nothing_moves(indexing, starknet_node):
-    indexing.STARKNET_RPC_URLS = [dead_url(), dead_url()]
+# ---------------------------------------------------------------------------------------------
+# What the events mean: confirmations and verifications
+# ---------------------------------------------------------------------------------------------
+
+
+def test_an_allocation_executed_event_confirms_the_decision_whose_execution_sent_it(indexing, devnet, executed):
+    decision, tx = executed()
+    unrelated = approved_decision()
+    record_execution(unrelated, approve(indexing, 0x100))  # a transaction of ours, but no AllocationExecuted
+
+    tasks.index_chain_events()
+
+    decision.refresh_from_db()
+    assert (decision.status, decision.block_number) == (AllocationDecision.Status.CONFIRMED, receipt_block(devnet, tx))
+    assert Execution.objects.get(decision=decision).status == Execution.Status.SUCCEEDED
+    assert AllocationDecision.objects.get(pk=unrelated.pk).status == AllocationDecision.Status.EXECUTED
+    [event] = ChainEvent.objects.filter(name="AllocationExecuted")
+    assert int(event.keys[1], 16) == decision.pk  # keys: selector, decision id, model hash
+
+
+def test_a_given_up_execution_whose_transaction_landed_after_all_is_confirmed(indexing, execution_call):
+    decision = approved_decision()
+    tx = indexing.invoke(execution_call(decision))
+    record_execution(decision, tx, status=Execution.Status.DROPPED)
+
+    tasks.index_chain_events()
+
+    assert Execution.objects.get(decision=decision).status == Execution.Status.SUCCEEDED
+    assert AllocationDecision.objects.get(pk=decision.pk).status == AllocationDecision.Status.CONFIRMED
+
+
+def test_a_reverted_decision_stays_reverted(indexing, executed):
+    decision, _ = executed()
+    AllocationDecision.objects.filter(pk=decision.pk).update(status=AllocationDecision.Status.REVERTED)
+
+    tasks.index_chain_events()
+
+    assert AllocationDecision.objects.get(pk=decision.pk).status == AllocationDecision.Status.REVERTED
+
+
+def test_a_reorg_undoes_a_confirmation_and_the_reincluded_transaction_confirms_again(indexing, devnet, execution_call):
+    decision = approved_decision()
+    call = execution_call(decision)
+    signed = asyncio.run(indexing.owner.sign_invoke_v3(call, auto_estimate=True))
+    tx = send(indexing, signed)
+    record_execution(decision, tx)
+    landed = receipt_block(devnet, tx)
+    tasks.index_chain_events()
+    assert AllocationDecision.objects.get(pk=decision.pk).status == AllocationDecision.Status.CONFIRMED
+
+    devnet.abort_blocks(landed)
+    devnet.rpc("devnet_createBlock")  # the height again, without the transaction
+    tasks.index_chain_events()
+    assert AllocationDecision.objects.get(pk=decision.pk).status == AllocationDecision.Status.EXECUTED
+
+    # The same signed transaction lands one block later on the new branch.
+    assert send(indexing, signed) == tx
+    tasks.index_chain_events()
+    decision.refresh_from_db()
+    assert (decision.status, decision.block_number) == (AllocationDecision.Status.CONFIRMED, landed + 1)
+    assert ChainEvent.objects.get(name="AllocationExecuted").block_number == landed + 1
+
+
+def test_a_registered_fact_of_a_waiting_job_is_checked_at_the_next_poll(indexing, settings):
+    from datetime import timedelta
+
+    settings.INDEXED_CONTRACTS = [hex(indexing.deployed.fact_registry)]
+    later = timezone.now() + timedelta(hours=1)
+    ours, other = 0xFAC7, 0xFAC8
+    waiting = ProofJob.objects.create(status="submitted", fact_hash=risk.felt_hex(ours), next_poll_at=later)
+    unrelated = ProofJob.objects.create(status="submitted", fact_hash=risk.felt_hex(other), next_poll_at=later)
+    indexing.register_fact(
+        ours, config=accepted_verifier_configs()[0], security_bits=settings.INTEGRITY_MIN_SECURITY_BITS
+    )
+
+    tasks.index_chain_events()
+
+    assert ChainEvent.objects.get(name="FactRegistered").keys[1] == risk.felt_hex(ours)  # Integrity's #[key] fact_hash
+    waiting.refresh_from_db()
+    unrelated.refresh_from_db()
+    assert waiting.next_poll_at <= timezone.now() and waiting.status == "submitted"  # a hint, not a verification
+    assert unrelated.next_poll_at == later
+
+
+# ---------------------------------------------------------------------------------------------
+# Nodes
+# ---------------------------------------------------------------------------------------------
+
+
+def test_a_dead_first_node_fails_over_to_the_next(indexing, devnet, settings):
+    settings.STARKNET_RPC_URLS = [closed_port_url(), devnet.url]
+
+    tasks.index_chain_events()
+
+    assert ChainEvent.objects.count() == DEPLOY_EVENTS
+    assert IndexerCursor.objects.get().node == devnet.url
+
+
+def test_no_node_answering_is_reported_and_nothing_moves(db, settings):
+    settings.RISK_ENGINE_ADDRESS, settings.INDEXED_CONTRACTS = hex(STRK), []
+    settings.STARKNET_RPC_URLS, settings.STARKNET_RPC_TIMEOUT = [closed_port_url(), closed_port_url()], 5
 
     with pytest.raises(ChainUnavailable):
         tasks.index_chain_events()
 
-    assert not IndexerCursor.objects.exists()
+    assert not IndexerCursor.objects.exists() and not ChainEvent.objects.exists()
 
 
-def test_the_events_api_pages_and_filters(indexing, starknet_node, api):
-    indexing.INDEXED_CONTRACTS = [hex(POOL)]
-    for i in range(3):
-        starknet_node.emit(ENGINE, [OTHER], [i])
-    starknet_node.emit(POOL, [OTHER], [7])
+# ---------------------------------------------------------------------------------------------
+# Reading what is indexed: API, admin, schedule
+# ---------------------------------------------------------------------------------------------
+
+
+def test_the_events_api_pages_and_filters(indexing, settings, api):
+    registry = indexing.deployed.fact_registry
+    settings.INDEXED_CONTRACTS = [hex(registry)]
+    approve(indexing, 0x100)
+    indexing.register_fact(0xFAC7, config=accepted_verifier_configs()[0], security_bits=96)
     tasks.index_chain_events()
-    first_block = ChainEvent.objects.order_by("block_number").first().block_number
+    approved_at = ChainEvent.objects.get(name="ModelApproved", keys__1=risk.felt_hex(0x100)).block_number
 
     everything = api.get("/events").json()
-    of_pool = api.get(f"/events?contract={hex(POOL)}").json()
-    in_range = api.get(f"/events?from_block={first_block + 1}&to_block={first_block + 1}").json()
+    of_registry = api.get(f"/events?contract={hex(registry)}").json()
+    in_range = api.get(f"/events?from_block={approved_at}&to_block={approved_at}").json()
 
-    assert everything["count"] == 4
-    assert [e["data"] for e in of_pool["items"]] == [[f"0x{7:064x}"]]
-    assert [e["block_number"] for e in in_range["items"]] == [first_block + 1]
+    assert everything["count"] == DEPLOY_EVENTS + 2
+    assert [e["name"] for e in of_registry["items"]] == ["FactRegistered"]
+    assert [(e["name"], e["keys"][1]) for e in in_range["items"]] == [("ModelApproved", risk.felt_hex(0x100))]
 
 
 def test_the_events_api_refuses_a_malformed_contract(api):
     assert api.get("/events?contract=pool").status_code == 422
 
 
-def test_indexed_events_are_listed_read_only_in_the_admin(indexing, starknet_node, admin_client):
-    starknet_node.emit(ENGINE, [EXECUTED])
+def test_indexed_events_are_listed_read_only_in_the_admin(indexing, admin_client):
     tasks.index_chain_events()
 
     page = admin_client.get("/admin/allocations/chainevent/")
 
-    assert page.status_code == 200 and b"AllocationExecuted" in page.content
+    assert page.status_code == 200 and b"VerifierConfigAccepted" in page.content
 
 
 def test_the_indexer_runs_on_a_durable_schedule():
@@ -219,43 +439,3 @@ def test_the_indexer_runs_on_a_durable_schedule():
 
     schedule = Schedule.objects.get(name="allocations.index_events")
     assert (schedule.func, schedule.repeats) == ("allocations.tasks.index_chain_events", -1)
-
-
-def test_a_node_behind_the_cursor_is_not_taken_for_a_reorg(indexing, starknet_node):
-    starknet_node.emit(ENGINE, [OTHER])
-    starknet_node.emit(ENGINE, [OTHER])
-    tasks.index_chain_events()
-    lagging = FakeStarknetNode()
-    lagging.block = starknet_node.block - 1
-    lagging.events = list(starknet_node.events)
-    indexing.STARKNET_RPC_URLS = [lagging.url]
-    try:
-        tasks.index_chain_events()
-    finally:
-        lagging.stop()
-
-    assert ChainEvent.objects.count() == 2 and IndexerCursor.objects.get().reorgs == 0
-
-
-def test_a_registered_fact_of_a_waiting_job_is_checked_at_the_next_poll(indexing, starknet_node, settings):
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from proofs.models import ProofJob
-
-    settings.INDEXED_CONTRACTS = [hex(starknet_node.registry)]
-    later = timezone.now() + timedelta(hours=1)
-    ours, other = 0xFAC7, 0xFAC8
-    waiting = ProofJob.objects.create(status="submitted", fact_hash=risk.felt_hex(ours), next_poll_at=later)
-    unrelated = ProofJob.objects.create(status="submitted", fact_hash=risk.felt_hex(other), next_poll_at=later)
-    registered = get_selector_from_name("FactRegistered")
-    starknet_node.emit(starknet_node.registry, [registered, ours, 0x1E5, 96, 0xC0F, 0x7E1])
-
-    tasks.index_chain_events()
-
-    assert ChainEvent.objects.get(name="FactRegistered").keys[1] == risk.felt_hex(ours)
-    waiting.refresh_from_db()
-    unrelated.refresh_from_db()
-    assert waiting.next_poll_at <= timezone.now() and waiting.status == "submitted"  # a hint, not a verification
-    assert unrelated.next_poll_at == later
