@@ -206,7 +206,7 @@ class ExecutionOut(Schema):
 
 @router.post("/execute-allocation", response={202: ExecutionOut}, auth=staff_only)
 def execute_allocation(request, payload: ExecuteIn):
-    """Sends the decision's propose_and_execute_allocation transaction; its receipt is followed in the
+    """Sends the decision's execute_decision transaction to our RiskEngine; its receipt is followed in the
     background (GET /decision/{id}/executions). Staff only: the operator account pays for it."""
     return Status(202, execution.execution_start(decision_id=payload.decision_id))
 

@@ -11,6 +11,11 @@ from collections.abc import Sequence
 from starknet_py.net.client_models import EmittedEvent
 from starknet_py.net.full_node_client import FullNodeClient
 
+# The events the indexer acts on; INDEXER_EVENT_NAMES adds those it only stores (the RiskEngine's
+# governance events by default). Only recognised events are asked of the node.
+ALLOCATION_EXECUTED = "AllocationExecuted"  # the RiskEngine's: keys decision id, model hash
+FACT_REGISTERED = "FactRegistered"  # Integrity's FactRegistry: keys fact hash, verifier, bits, config, verification
+
 
 @dataclasses.dataclass(frozen=True)
 class Window:

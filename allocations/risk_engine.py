@@ -23,7 +23,6 @@ from starknet_py.net.models.transaction import InvokeV3
 from starknet_py.net.schemas.broadcasted_txn import BroadcastedTransactionSchema
 from starknet_py.net.signer.key_pair import KeyPair
 
-
 EXECUTE_DECISION = get_selector_from_name("execute_decision")
 
 # JSON-RPC error codes (starknet-specs v0.10.2, api/starknet_api_openrpc.json and starknet_write_api.json)

@@ -1,11 +1,13 @@
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db.models import QuerySet
+from starknet_py.hash.selector import get_selector_from_name
 
 from obsqra.errors import NotFound
 from proofs.selectors import BLOB_FIELDS
 
-from . import risk
+from . import chain, explorer, indexer, risk
 from .models import AllocationDecision, ChainEvent, Execution, Policy
 
 
@@ -121,3 +123,29 @@ def chain_event_list(
     if to_block is not None:
         events = events.filter(block_number__lte=to_block)
     return events
+
+
+def executions_with_tx_hash(tx_hash: str) -> list[Execution]:
+    return list(Execution.objects.filter(tx_hash=tx_hash).select_related("decision"))
+
+
+def _read_chain(read):
+    result, _ = chain.read_with_failover(read, rpc_urls=settings.STARKNET_RPC_URLS, timeout=settings.STARKNET_RPC_TIMEOUT)
+    return result
+
+
+def chain_transaction(tx_hash: int) -> explorer.TransactionView | None:
+    """What the configured nodes say about a transaction (raises chain.ChainUnavailable)."""
+    names = {int(selector, 16): name for selector, name in chain_event_names().items()}
+    return _read_chain(lambda client: explorer.read_transaction(client, tx_hash, names))
+
+
+def chain_block(number: int) -> explorer.BlockView | None:
+    return _read_chain(lambda client: explorer.read_block(client, number))
+
+
+def chain_event_names() -> dict[str, str]:
+    """Recognised events by selector (keys[0], sn_keccak of the name, as felt hex): what the indexer asks
+    the node for and how the pages name events."""
+    names = {indexer.ALLOCATION_EXECUTED, indexer.FACT_REGISTERED, *settings.INDEXER_EVENT_NAMES}
+    return {risk.felt_hex(get_selector_from_name(name)): name for name in sorted(names)}

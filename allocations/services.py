@@ -9,23 +9,21 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
-from starknet_py.hash.selector import get_selector_from_name
 from starknet_py.net.client_errors import ClientError
 from starknet_py.net.full_node_client import FullNodeClient
 
+from obsqra.errors import DomainError
 from proofs import cairo_statement
+from proofs.integrity import LOCAL_VERIFIER_CONFIG, VerifierConfig
 from proofs.models import ProofJob
 from proofs.schedules import poll_schedule_rearm
-from proofs.integrity import LOCAL_VERIFIER_CONFIG, VerifierConfig
 from proofs.selectors import accepted_verifier_configs
 from registry.models import ModelVersion
 from registry.selectors import current_model_version, model_version_get
 
-from obsqra.errors import DomainError
-
 from . import chain, deployment, indexer, metrics_reader, risk, risk_engine
 from .models import AllocationDecision, ChainEvent, Execution, IndexerCursor, MetricsSnapshot, Policy, Protocol
-from .selectors import policy_get
+from .selectors import chain_event_names, policy_get
 
 logger = logging.getLogger(__name__)
 
@@ -121,22 +119,10 @@ def decision_create(
     )
 
 
-# The events the indexer acts on; INDEXER_EVENT_NAMES adds those it only stores (the RiskEngine's
-# governance events by default). Only recognised events are asked of the node.
-ALLOCATION_EXECUTED = "AllocationExecuted"  # the RiskEngine's: keys decision id, model hash
-FACT_REGISTERED = "FactRegistered"  # Integrity's FactRegistry: keys fact hash, verifier, bits, config, verification
-
-
 def indexed_contracts() -> list[int]:
     """INDEXED_CONTRACTS and RISK_ENGINE_ADDRESS, each once, in that order."""
     addresses = [*settings.INDEXED_CONTRACTS, *([settings.RISK_ENGINE_ADDRESS] if settings.RISK_ENGINE_ADDRESS else [])]
     return list(dict.fromkeys(int(address, 16) for address in addresses))
-
-
-def _event_names() -> dict[str, str]:
-    """Recognised events by selector (keys[0], sn_keccak of the name)."""
-    names = {ALLOCATION_EXECUTED, FACT_REGISTERED, *settings.INDEXER_EVENT_NAMES}
-    return {risk.felt_hex(get_selector_from_name(name)): name for name in sorted(names)}
 
 
 def chain_events_index(*, contract_address: int) -> IndexerCursor | None:
@@ -165,7 +151,7 @@ def chain_events_index(*, contract_address: int) -> IndexerCursor | None:
             address=contract_address,
             from_block=from_block,
             stored_blocks=[(number, int(block_hash, 16)) for number, block_hash in stored.items()],
-            selectors=[int(selector, 16) for selector in _event_names()],
+            selectors=[int(selector, 16) for selector in chain_event_names()],
             max_blocks=settings.INDEXER_MAX_BLOCKS,
             chunk_size=settings.INDEXER_CHUNK_SIZE,
         ),
@@ -178,7 +164,7 @@ def chain_events_index(*, contract_address: int) -> IndexerCursor | None:
 @transaction.atomic
 def _chain_window_store(*, address: str, window: indexer.Window, node: str) -> IndexerCursor | None:
     cursor = IndexerCursor.objects.select_for_update().filter(contract_address=address).first()
-    names = _event_names()
+    names = chain_event_names()
     events = [
         ChainEvent(
             contract_address=address,
@@ -200,8 +186,8 @@ def _chain_window_store(*, address: str, window: indexer.Window, node: str) -> I
         ChainEvent.objects.filter(pk__in=orphaned).delete()
         logger.warning("reorg on %s from block %s: %s stored events dropped", address, window.from_block, len(orphaned))
     ChainEvent.objects.bulk_create(events, ignore_conflicts=True)
-    _decisions_confirm([e for e in events if e.name == ALLOCATION_EXECUTED])
-    _verifications_hasten([e for e in events if e.name == FACT_REGISTERED])
+    _decisions_confirm([e for e in events if e.name == indexer.ALLOCATION_EXECUTED])
+    _verifications_hasten([e for e in events if e.name == indexer.FACT_REGISTERED])
     if window.to_block is None:
         if cursor:
             cursor.node = node
@@ -270,7 +256,7 @@ def _verifications_hasten(registered: list[ChainEvent]) -> None:
 
 def _decisions_unconfirm(orphaned: QuerySet[ChainEvent]) -> None:
     """A confirmation whose block a reorg replaced is undone; the event, if re-included, confirms again."""
-    tx_hashes = list(orphaned.filter(name=ALLOCATION_EXECUTED).values_list("tx_hash", flat=True))
+    tx_hashes = list(orphaned.filter(name=indexer.ALLOCATION_EXECUTED).values_list("tx_hash", flat=True))
     AllocationDecision.objects.filter(tx_hash__in=tx_hashes, status=AllocationDecision.Status.CONFIRMED).update(
         status=AllocationDecision.Status.EXECUTED, updated_at=timezone.now()
     )

@@ -1,6 +1,8 @@
-"""Pages of the audit trail owned by allocations: the dashboard and one decision."""
+"""Pages of the audit trail owned by allocations: the dashboard, one decision, and the explorer pages of a
+local chain (a transaction, a block)."""
 
 from django.core.cache import cache
+from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -12,7 +14,7 @@ from obsqra.paging import page_of
 from proofs import services as proof_services
 from proofs.selectors import proof_job_counts
 
-from . import charts, selectors
+from . import chain, charts, risk, selectors
 
 DECISIONS_PER_PAGE = 20
 CHART_POINTS = 90
@@ -67,3 +69,40 @@ def decision_detail(request, decision_id: int):
         "executions": decision.executions.all(),
     }
     return render(request, "allocations/decision_detail.html", context)
+
+
+def _felt(text: str) -> int:
+    try:
+        value = int(text, 16)
+    except ValueError:
+        raise Http404(f"{text!r} is not a hex felt") from None
+    if not 0 <= value < 2**252:
+        raise Http404(f"{text!r} is not a felt")
+    return value
+
+
+def _from_chain(request, read, template: str, context: dict):
+    """A page of what the node says; a clear page when no node answers or it knows nothing."""
+    try:
+        found = read()
+    except chain.ChainUnavailable as exc:
+        return render(request, template, {**context, "unavailable": str(exc)}, status=503)
+    if found is None:
+        raise Http404("the node does not know it")
+    return render(request, template, {**context, "found": found})
+
+
+@require_GET
+def chain_transaction(request, tx_hash: str):
+    """A transaction as the configured node reports it: the local chain's explorer page."""
+    value = _felt(tx_hash)
+    context = {
+        "tx_hash": risk.felt_hex(value),
+        "executions": selectors.executions_with_tx_hash(risk.felt_hex(value)),
+    }
+    return _from_chain(request, lambda: selectors.chain_transaction(value), "allocations/chain_transaction.html", context)
+
+
+@require_GET
+def chain_block(request, number: int):
+    return _from_chain(request, lambda: selectors.chain_block(number), "allocations/chain_block.html", {"number": number})

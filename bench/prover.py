@@ -24,8 +24,9 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from allocations import risk  # noqa: E402
 from obsqra_stark import _stark  # noqa: E402
+
+from allocations import risk  # noqa: E402
 from proofs.statement import PublicInputs, prove, verify  # noqa: E402
 
 V2 = risk.ModelParams.from_elements([25, 10000, 0, 40, 10000, 0, 0, 5, 15, 30, 3, 10, 0, 730, 10, 730, 0, 5, 95])

@@ -13,3 +13,7 @@ def badge_poll_seconds() -> int:
 
 def explorer_tx_url(tx_hash: str) -> str:
     return f"{explorer_url()}/tx/{tx_hash}"
+
+
+def explorer_block_url(number: int) -> str:
+    return f"{explorer_url()}/block/{number}"

@@ -27,7 +27,6 @@ from allocations.risk import felt_hex
 from . import cairo_statement, integrity, l1_facts, provenance, services, webhooks
 from .local_registrar import LocalFactRegistrar
 from .models import ProofJob
-from .selectors import accepted_verifier_configs
 from .prover_service import (
     AtlanticClient,
     ProverService,
@@ -36,6 +35,7 @@ from .prover_service import (
     RetryableProverServiceError,
     SharpGatewayClient,
 )
+from .selectors import accepted_verifier_configs
 from .statement import PublicInputs
 
 Status = ProofJob.Status

@@ -10,8 +10,8 @@ from starknet_py.net.account.account import Account
 from starknet_py.net.full_node_client import FullNodeClient
 
 from allocations import deployment, risk, services
-from registry.models import ApiToken, ModelVersion
 from proofs.models import ProofJob
+from registry.models import ApiToken, ModelVersion
 from tests.devnet import CHAIN_ID, Devnet, DevnetError
 from tests.fakes.servers import FakeStarknetNode
 from tests.fakes.verification import Fakes, apply

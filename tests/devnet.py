@@ -25,7 +25,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from starknet_py.net.account.account import Account
 from starknet_py.net.full_node_client import FullNodeClient
 

@@ -41,7 +41,7 @@ def test_on_devnet_it_deploys_configures_and_writes_the_settings(devnet, tmp_pat
 
     written = settings_with(env_file, "STARKNET_RPC_URLS", "STARKNET_ACCOUNT_ADDRESS", "STARKNET_OWNER_ADDRESS",
                             "RISK_ENGINE_ADDRESS", "INTEGRITY_FACT_REGISTRY_ADDRESS", "PROVER_SERVICE",
-                            "INTEGRITY_VERIFIER_CONFIGS", "JEDISWAP_POOL_ADDRESS", "EKUBO_CORE_ADDRESS",
+                            "INTEGRITY_VERIFIER_CONFIGS", "STARKNET_EXPLORER_URL", "JEDISWAP_POOL_ADDRESS", "EKUBO_CORE_ADDRESS",
                             "EKUBO_POOL_KEY")  # fmt: skip
     owner, executor = devnet.accounts[:2]
     assert written["STARKNET_RPC_URLS"] == [devnet.url]
@@ -59,6 +59,7 @@ def test_on_devnet_it_deploys_configures_and_writes_the_settings(devnet, tmp_pat
     assert engine_view(devnet, registry, "owner") == [owner.address]  # the local stand-in, owned by the owner
     # No Integrity on devnet: the local registrar, whose configuration the engine accepts.
     assert written["PROVER_SERVICE"] == "local"
+    assert written["STARKNET_EXPLORER_URL"] == "/chain"
     assert str(integrity.LOCAL_VERIFIER_CONFIG) in written["INTEGRITY_VERIFIER_CONFIGS"]
     local = integrity.LOCAL_VERIFIER_CONFIG.felts()
     assert engine_view(devnet, engine, "is_verifier_config_accepted", *local) == [1]

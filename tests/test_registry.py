@@ -1,6 +1,6 @@
 import pytest
-from django.test import Client
 from django.db import IntegrityError, transaction
+from django.test import Client
 
 from allocations import risk
 from allocations.services import decision_create, decision_inputs_resolve

@@ -29,6 +29,7 @@ from tests.fakes.cluster import Cluster
 from tests.fakes.servers import ATLANTIC_VERIFIER_CONFIG, pie_integrity_fact
 from tests.fakes.verification import API_KEY, FINAL, WEBHOOK_SECRET, Fakes, apply, drive
 
+
 def statuses(job) -> list[str]:
     return [e.to_status for e in job.events.all()]
 

@@ -34,6 +34,17 @@ def explorer_tx(tx_hash: str) -> str:
 
 
 @register.filter
+def explorer_block(number: int) -> str:
+    return page_settings.explorer_block_url(number)
+
+
+@register.filter
+def felt(value: int | None) -> str:
+    """A felt as the 0x + 64 hex digits the pages show hashes in."""
+    return "—" if value is None else f"0x{value:064x}"
+
+
+@register.filter
 def duration(seconds: float | None) -> str:
     """12 ms, 4.2 s, 12 s, 3 min 12 s, 2 h 05 min."""
     if seconds is None:

@@ -664,8 +664,8 @@ SHARP_BOOTLOADER_PROGRAM_HASH = 0x5AB580B04E3532B6B18F81CFA654A05E29DD8E2352D88D
 @functools.lru_cache(maxsize=8)
 def _pedersen_hash_chain(data: tuple[int, ...], main: int, builtins: tuple[str, ...]) -> int:
     from starkware.cairo.bootloaders.hash_program import HashFunction, compute_program_hash_chain
-    from starkware.cairo.lang.compiler.program import StrippedProgram
     from starkware.cairo.lang.cairo_constants import DEFAULT_PRIME
+    from starkware.cairo.lang.compiler.program import StrippedProgram
 
     program = StrippedProgram(prime=DEFAULT_PRIME, data=list(data), builtins=list(builtins), main=main)
     return compute_program_hash_chain(program, HashFunction.PEDERSEN)

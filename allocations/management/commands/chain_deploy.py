@@ -64,6 +64,8 @@ class Command(BaseCommand):
             return owner, executor.address, {
                 # No Integrity verifier on a local chain: the service registers what it verified itself.
                 "PROVER_SERVICE": "local",
+                "STARKNET_EXPLORER_URL": "/chain",  # devnet has no explorer: our pages read the node
+                "PROOF_POLL_SECONDS": "2",  # a local chain mines at once: no reason to wait 30 s between polls
                 "INTEGRITY_VERIFIER_CONFIGS": ",".join(map(str, contracts_verifier_configs(local_fact_registry=True))),
                 "STARKNET_OWNER_ADDRESS": hex(owner.address),
                 "STARKNET_OWNER_PRIVATE_KEY": hex(owner.private_key),
