@@ -39,7 +39,7 @@ class Fakes:
             **self.chain.deployed.settings(),
             "STARKNET_ACCOUNT_ADDRESS": hex(self.chain.operator.address),
             "PROVER_HTTP_TIMEOUT": "10",  # a loaded 2-core CI box; in-process tests use 0.5
-            "STARKNET_RPC_TIMEOUT": "2",
+            "STARKNET_RPC_TIMEOUT": "5",  # reads take milliseconds; a busy box delays them, a hang test sets its own
             "PROOF_POLL_SECONDS": "0.05",
             "PROOF_RETRY_MAX_SECONDS": "0.2",
             "PROOF_VERIFICATION_TIMEOUT": "60",
