@@ -16,7 +16,7 @@ from tests.devnet import CHAIN_ID, Devnet, DevnetError
 from tests.fakes.servers import FakeStarknetNode
 from tests.fakes.verification import Fakes, apply
 
-pytest_plugins = ["tests.devnet"]
+pytest_plugins = ["tests.devnet", "tests.chain_proxy"]
 
 # The published formulas, read independently of the migration that ships them.
 V1_ELEMENTS = [35, 10000, 0, 30, 10000, 0, 15, 10, 5, 0, 1, 5, 0, 1000, 1, 100, 99, 5, 95]

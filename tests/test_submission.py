@@ -1,6 +1,8 @@
 """Verification on Starknet: Cairo statement -> prover service -> Integrity on chain -> webhook.
 
-The production clients talk to fake servers on 127.0.0.1 (tests/fakes). Most tests drive the
+The production clients talk to fake remote services on 127.0.0.1 (tests/fakes: Atlantic, SHARP,
+Ethereum, a webhook sink) and to a real chain: starknet-devnet with our local fact registry, where the
+fake Atlantic registers what it proves; a proxy in front of devnet plays failing nodes. Most tests drive the
 services in this process (each call is what one django-q2 task does); the end-to-end tests run a
 real django-q2 cluster subprocess, and the durable poll schedule is fired by calling django-q2's
 own scheduler, which its sentinel otherwise does every ~30 s.
@@ -24,6 +26,10 @@ from django_q.tasks import async_task
 
 from proofs import schedules, services, submission, webhooks
 from proofs.models import ProofJob, ProofJobEvent
+from allocations import deployment
+from proofs import facts, integrity
+from proofs.statement import PublicInputs
+from tests.chain_proxy import DROP, HANG, status
 from tests.conftest import test_database_url
 from tests.fakes.cluster import Cluster
 from tests.fakes.servers import ATLANTIC_VERIFIER_CONFIG, pie_integrity_fact
@@ -32,6 +38,13 @@ from tests.fakes.verification import API_KEY, FINAL, WEBHOOK_SECRET, Fakes, appl
 
 def statuses(job) -> list[str]:
     return [e.to_status for e in job.events.all()]
+
+
+def registered_verifications(onchain, fact_hash: str) -> list[integrity.Verification]:
+    """What the fact registry on devnet holds for the fact, read with a plain view call."""
+    registry = onchain.deployed.fact_registry
+    felts = onchain.view(registry, "get_all_verifications_for_fact_hash", [int(fact_hash, 16)])
+    return integrity.decode_verifications(felts)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -43,12 +56,13 @@ def statuses(job) -> list[str]:
 def test_generated_job_is_submitted_polled_and_verified_on_chain(fakes, decided_job):
     job = drive(decided_job())
     assert statuses(job) == ["generating", "generated", "submitted", "verifying", "verified"]
-    assert job.verified_block == fakes.chain.block
+    assert job.verified_block == fakes.chain.devnet.rpc("starknet_blockNumber")
     assert job.verifier_config == {
         "layout": "recursive_with_poseidon", "hasher": "keccak_160_lsb", "stone_version": "stone6",
         "memory_verification": "relaxed", "security_bits": 96,
     }  # fmt: skip
-    assert job.verification_hash == f"0x{fakes.chain.facts[int(job.fact_hash, 16)][0][0]:064x}"
+    [stored] = registered_verifications(fakes.chain, job.fact_hash)
+    assert job.verification_hash == f"0x{stored.verification_hash:064x}"
     assert job.poll_failures == 0 and job.last_poll_error == ""
 
 
@@ -252,9 +266,16 @@ def test_a_failure_pushes_the_next_poll_back_with_growing_delay(fakes, settings,
 
 @pytest.mark.django_db
 def test_a_fact_the_chain_does_not_know_times_out_never_verified(fakes, settings, decided_job):
+    """Atlantic says DONE but never registers; the chain holds an acceptable verification of the fact of the
+    same program with one output changed (another allocation), which must not count for ours."""
     settings.PROOF_VERIFICATION_TIMEOUT = 0.5
     fakes.atlantic.register_on_chain = False
-    job = decided_job()
+    job = submission.cairo_statement_ensure(decided_job().pk)
+    output = submission.expected_output(PublicInputs.model_validate(job.public_inputs))
+    output[-2] += 1  # ekubo_pct
+    other = facts.bootloaded_fact(int(job.program_hash, 16), output)
+    assert other != int(job.fact_hash, 16)
+    fakes.chain.register_fact(other, config=ATLANTIC_VERIFIER_CONFIG, security_bits=128)
     submission.submit_to_prover_service(job.pk)
     deadline = time.monotonic() + 10
     while job.status not in FINAL and time.monotonic() < deadline:
@@ -263,19 +284,35 @@ def test_a_fact_the_chain_does_not_know_times_out_never_verified(fakes, settings
         time.sleep(0.05)
     assert job.status == "timeout"
     assert "not verified within 0.5s" in job.error and "not on chain yet" in job.error
+    assert not job.verification_hash
 
 
 @pytest.mark.django_db
-def test_a_chain_that_cannot_be_reached_is_retried_not_failed(fakes, settings, decided_job):
-    settings.STARKNET_RPC_URLS = ["http://127.0.0.1:9"]
-    job = decided_job()
-    submission.submit_to_prover_service(job.pk)
-    for _ in range(5):
-        submission.poll_verifications()
-    job.refresh_from_db()
-    assert job.status == "verifying" and job.last_poll_error.startswith("chain check: http://127.0.0.1:9")
-    settings.STARKNET_RPC_URLS = [settings.STARKNET_RPC_URLS[0], fakes.chain.url]  # failover to a live node
-    assert drive(job).status == "verified"
+@pytest.mark.parametrize("fault", [status(503), status(429, retry_after=5), DROP], ids=["503", "429", "dropped"])
+def test_a_chain_that_cannot_be_reached_is_retried_not_failed(fakes, settings, decided_job, chain_proxy, fault):
+    chain_proxy.fail(fault, times=None)
+    settings.STARKNET_RPC_URLS = [chain_proxy.url]
+    job = drive(decided_job(), rounds=8)
+    assert (job.status, job.verification_hash, job.verified_block) == ("verifying", "", None)
+    assert job.last_poll_error.startswith(f"chain check: {chain_proxy.url}: ")
+    assert registered_verifications(fakes.chain, job.fact_hash)  # on chain all along: only the node failed
+    settings.STARKNET_RPC_URLS = [chain_proxy.url, fakes.chain.devnet.url]  # failover to a live node
+    job = drive(job)
+    assert job.status == "verified" and str(job.verified_block) in job.events.last().detail
+
+
+@pytest.mark.django_db
+def test_every_node_failing_names_each_in_the_poll_error_and_never_verifies(
+    fakes, settings, decided_job, chain_proxies
+):
+    settings.STARKNET_RPC_TIMEOUT = 0.5
+    failing, hanging = chain_proxies().fail(status(502), times=None), chain_proxies().fail(HANG, times=None)
+    settings.STARKNET_RPC_URLS = [failing.url, hanging.url]
+    job = drive(decided_job(), rounds=8)
+    assert job.status == "verifying" and not job.verification_hash
+    error = job.last_poll_error
+    assert error.startswith("chain check: ") and failing.url in error and hanging.url in error
+    assert "502" in error and "TimeoutError" in error
 
 
 # ---------------------------------------------------------------------------------------------
@@ -286,7 +323,7 @@ def test_a_chain_that_cannot_be_reached_is_retried_not_failed(fakes, settings, d
 @pytest.mark.django_db
 def test_a_verification_with_too_few_security_bits_never_verifies_and_times_out(fakes, decided_job, settings):
     fakes.atlantic.security_bits = 80
-    job = drive(decided_job())
+    job = drive(decided_job(), rounds=10)
     assert job.status == "verifying" and "80 security bits < 96" in job.last_poll_error and not job.verification_hash
     settings.PROOF_VERIFICATION_TIMEOUT = 0
     submission.poll_verifications()
@@ -333,7 +370,7 @@ def test_atlantic_reporting_another_program_hash_fails_loudly_with_both_values(f
 def test_our_fact_registered_under_other_settings_never_verifies(fakes, decided_job, lie):
     for name, value in lie.items():
         setattr(fakes.atlantic, name, value)
-    job = drive(decided_job())
+    job = drive(decided_job(), rounds=10)
     assert job.status == "verifying" and not job.verification_hash
     assert "no acceptable verification yet" in job.last_poll_error
     assert ("95 security bits < 96" if "security_bits" in lie else "is not one we accept") in job.last_poll_error
@@ -540,10 +577,15 @@ def test_verification_status_reports_the_verified_job(fakes, decided_job, verifi
 
 @pytest.mark.django_db
 def test_verify_fact_hash_checks_the_chain_live(fakes, verification_api):
-    fakes.chain.register(0xABC, 80)
-    fakes.chain.register(0xABC, 112)
+    registry = fakes.chain.deployed.fact_registry
+    fakes.chain.invoke(
+        *(
+            deployment.register_fact_call(registry, 0xABC, config=ATLANTIC_VERIFIER_CONFIG, security_bits=bits)
+            for bits in (80, 112)
+        )
+    )
     body = verification_api.get("/verification/verify-fact-hash/0xabc").json()
-    assert body["verified"] is True and body["block_number"] == fakes.chain.block
+    assert body["verified"] is True and body["block_number"] == fakes.chain.devnet.rpc("starknet_blockNumber")
     assert [(v["security_bits"], v["accepted"]) for v in body["verifications"]] == [(80, False), (112, True)]
     assert body["verifications"][0]["reason"] == "80 security bits < 96"
     unknown = verification_api.get("/verification/verify-fact-hash/0xabd").json()
@@ -551,9 +593,11 @@ def test_verify_fact_hash_checks_the_chain_live(fakes, verification_api):
 
 
 @pytest.mark.django_db
-def test_verify_fact_hash_refuses_bad_input_and_reports_an_unreachable_chain(fakes, settings, verification_api):
+def test_verify_fact_hash_refuses_bad_input_and_reports_an_unreachable_chain(
+    fakes, settings, verification_api, chain_proxy
+):
     assert verification_api.get("/verification/verify-fact-hash/xyz").status_code == 422
-    settings.STARKNET_RPC_URLS = ["http://127.0.0.1:9"]
+    settings.STARKNET_RPC_URLS = [chain_proxy.fail(status(503), times=None).url]
     response = verification_api.get("/verification/verify-fact-hash/0xabc")
     assert response.status_code == 503 and "Starknet check failed" in response.json()["detail"]
 
@@ -564,8 +608,8 @@ def test_verify_fact_hash_refuses_bad_input_and_reports_an_unreachable_chain(fak
 
 
 @pytest.fixture
-def cluster_fakes(settings, tmp_path):
-    fakes = Fakes()
+def cluster_fakes(settings, tmp_path, onchain):
+    fakes = Fakes(onchain)
     env = fakes.env() | {"DATABASE_URL": test_database_url()}
     apply(settings, fakes.env())
     clusters = []

@@ -709,8 +709,11 @@ class FakeAtlantic(FakeServer):
     A query follows the ``plan`` set when it was made. When DONE it reports programHash and
     integrityFactHash, computed from the PIE with cairo-lang (``pie_program_hash``, ``pie_integrity_fact``)
     unless a knob makes it lie, and registers the fact on a real chain (``register``: the local fact
-    registry on devnet, tests.devnet.OnChain.register_fact) under ``verifier_config`` at ``security_bits``. ``lose_submit_answers``: that many submissions create their query and then answer
-    504, as when the answer is lost on the way back; ``lagging_lookups``: that many lookups miss it.
+    registry on devnet, tests.devnet.OnChain.register_fact) under ``verifier_config`` at ``security_bits``.
+    As on Atlantic, DONE means the verification is on chain: until its transaction is accepted (it is sent
+    in the background, ``settle`` waits for it) the query answers IN_PROGRESS at PROOF_VERIFICATION.
+    ``lose_submit_answers``: that many submissions create their query and then answer 504, as when the
+    answer is lost on the way back; ``lagging_lookups``: that many lookups miss it.
     """
 
     def __init__(self, register):
@@ -730,6 +733,9 @@ class FakeAtlantic(FakeServer):
         self.queries: dict[str, dict] = {}
         self.by_dedup: dict[str, str] = {}
         self.violations: list[str] = []  # answers its clients would not decode (tests/fakes/atlantic_schemas.py)
+        self.registrations: list[threading.Thread] = []
+        self.registration_errors: list[str] = []
+        self._proving = threading.Lock()
 
     @property
     def submissions(self) -> list[dict]:
@@ -798,14 +804,9 @@ class FakeAtlantic(FakeServer):
             "completedAt": None,
             "isJobSizeValid": True,
         }
-        if status == "DONE":
-            if query["fact"] is None:  # hashed when proven, so a submission is answered at once
-                pie = query["form"]["pieFile"]
-                query["program_hash"] = self.program_hash_override or pie_program_hash(pie)
-                query["fact"] = self.fact_override or pie_integrity_fact(pie, self.bootloader_program_hash)
-            if self.register_on_chain and not query["registered"]:
-                self.register(query["fact"], config=self.verifier_config, security_bits=self.security_bits)
-                query["registered"] = True
+        if status == "DONE" and not self._verified_on_chain(query):
+            body["status"], body["step"] = "IN_PROGRESS", "PROOF_VERIFICATION"
+        elif status == "DONE":
             body["programHash"] = f"0x{query['program_hash']:064x}"
             body["integrityFactHash"] = f"0x{query['fact']:064x}"
             body["completedAt"] = "2026-01-01T00:09:00.000Z"
@@ -813,10 +814,41 @@ class FakeAtlantic(FakeServer):
             body["errorReason"] = self.error_reason
         return body
 
+    def _verified_on_chain(self, query: dict) -> bool:
+        """Proven and registered; the first call hashes the PIE and sends the verification transaction."""
+        with self._proving:
+            if query["fact"] is None:  # hashed when proven, so a submission is answered at once
+                pie = query["form"]["pieFile"]
+                query["program_hash"] = self.program_hash_override or pie_program_hash(pie)
+                query["fact"] = self.fact_override or pie_integrity_fact(pie, self.bootloader_program_hash)
+                if self.register_on_chain:
+                    thread = threading.Thread(target=self._register, args=(query,), daemon=True)
+                    self.registrations.append(thread)
+                    thread.start()
+                else:
+                    query["registered"] = True  # nothing to wait for: the chain never hears of it
+        return query["registered"]
+
+    def _register(self, query: dict) -> None:
+        try:
+            self.register(query["fact"], config=self.verifier_config, security_bits=self.security_bits)
+            query["registered"] = True
+        except Exception as exc:  # the test sees it at stop: a query that never gets DONE would only time out
+            self.registration_errors.append(f"registering {query['fact']:#x}: {type(exc).__name__}: {exc}")
+
+    def settle(self, timeout: float = 60) -> None:
+        """Waits until every verification transaction sent so far is on chain."""
+        for thread in list(self.registrations):
+            thread.join(timeout)
+
     def stop(self):
+        self.settle()
         super().stop()
         assert not self.violations, "the fake Atlantic answered what its clients do not decode:\n" + "\n".join(
             self.violations
+        )
+        assert not self.registration_errors, "the fake Atlantic could not register:\n" + "\n".join(
+            self.registration_errors
         )
 
     def route(self, method, path, headers, raw):

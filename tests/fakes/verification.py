@@ -15,6 +15,7 @@ from tests.fakes.servers import (
 API_KEY = "atl-test-key-7f3c9a1e5d"
 WEBHOOK_SECRET = "whsec-test-51b2"
 FINAL = {"verified", "failed", "timeout"}
+_running: list["Fakes"] = []  # the stacks of the current test, whose background work drive waits for
 
 
 class Fakes:
@@ -26,6 +27,7 @@ class Fakes:
         self.sharp = FakeSharpGateway()
         self.webhook = FakeWebhookSink()
         self.ethereum = FakeEthereumNode()
+        _running.append(self)
 
     def env(self) -> dict:
         return {
@@ -37,7 +39,7 @@ class Fakes:
             **self.chain.deployed.settings(),
             "STARKNET_ACCOUNT_ADDRESS": hex(self.chain.executor.address),
             "PROVER_HTTP_TIMEOUT": "10",  # a loaded 2-core CI box; in-process tests use 0.5
-            "STARKNET_RPC_TIMEOUT": "2",
+            "STARKNET_RPC_TIMEOUT": "5",  # reads take milliseconds; a busy box delays them, a hang test sets its own
             "PROOF_POLL_SECONDS": "0.05",
             "PROOF_RETRY_MAX_SECONDS": "0.2",
             "PROOF_VERIFICATION_TIMEOUT": "60",
@@ -47,6 +49,7 @@ class Fakes:
         }
 
     def stop(self):
+        _running.remove(self)
         for server in (self.atlantic, self.sharp, self.webhook, self.ethereum):
             server.stop()
 
@@ -62,11 +65,17 @@ def apply(settings, env: dict) -> None:
 
 
 def drive(job, rounds=40) -> ProofJob:
-    """Runs the poll schedule's work until the job is final (each round = one scheduled run)."""
+    """Runs the poll schedule's work until the job is final (each round = one scheduled run).
+
+    Before each round the fake prover's verification transactions reach the chain: on Atlantic that is
+    proving time, which polls only wait out.
+    """
     for _ in range(rounds):
         job.refresh_from_db()
         if job.status in FINAL:
             return job
+        for fakes in _running:
+            fakes.atlantic.settle()
         submission.poll_verifications()
     job.refresh_from_db()
     return job
