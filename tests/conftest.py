@@ -13,7 +13,6 @@ from allocations import deployment, risk, services
 from proofs.models import ProofJob
 from registry.models import ApiToken, ModelVersion
 from tests.devnet import CHAIN_ID, Devnet, DevnetError
-from tests.fakes.servers import FakeStarknetNode
 from tests.fakes.verification import Fakes, apply
 
 pytest_plugins = ["tests.devnet", "tests.chain_proxy"]
@@ -150,13 +149,6 @@ def onchain(devnet, settings, monkeypatch, db):
     settings.STARKNET_ACCOUNT_ADDRESS = hex(executor.address)
     monkeypatch.setenv("STARKNET_ACCOUNT_PRIVATE_KEY", hex(executor.private_key))
     return OnChain(devnet, owner, executor, deployed)
-
-
-@pytest.fixture
-def starknet_node():
-    server = FakeStarknetNode()
-    yield server
-    server.stop()
 
 
 HOUR, DAY = 3_600, 86_400

@@ -150,10 +150,15 @@ class OnChain:
     def owner(self) -> Account:
         return self.operator.bind(FullNodeClient(node_url=self.devnet.url), CHAIN_ID)
 
-    def invoke(self, *calls) -> int:
-        """The owner's transaction of these calls, once accepted; its hash."""
+    @functools.cached_property
+    def executor_account(self) -> Account:
+        return self.executor.bind(FullNodeClient(node_url=self.devnet.url), CHAIN_ID)
+
+    def invoke(self, *calls, as_executor: bool = False) -> int:
+        """The owner's (or the executor's) transaction of these calls, once accepted; its hash."""
+        account = self.executor_account if as_executor else self.owner
         with self.lock:
-            return asyncio.run(deployment.invoke_all(self.owner, calls, poll_seconds=self.poll_seconds))
+            return asyncio.run(deployment.invoke_all(account, calls, poll_seconds=self.poll_seconds))
 
     def view(self, address: int, function: str, calldata=()) -> list[int]:
         return asyncio.run(self.owner.client.call_contract(deployment.call(address, function, calldata)))

@@ -36,7 +36,7 @@ from tests.test_devnet import closed_port_url
 pytestmark = pytest.mark.django_db
 
 POLICY_SET = get_selector_from_name("PolicySet")
-DEPLOY_EVENTS = 3  # the deployment's own: VerifierConfigAccepted, ModelApproved, PolicySet
+DEPLOY_EVENTS = 4  # the deployment's own: VerifierConfigAccepted (Atlantic's, the local registrar's), ModelApproved, PolicySet
 
 
 @pytest.fixture
@@ -126,7 +126,7 @@ def executed(indexing, execution_call):
 
     def make(jediswap_apy: int = 850) -> tuple[AllocationDecision, int]:
         decision = approved_decision(jediswap_apy)
-        tx = indexing.invoke(execution_call(decision))
+        tx = indexing.invoke(execution_call(decision), as_executor=True)
         record_execution(decision, tx)
         return decision, tx
 
@@ -314,7 +314,7 @@ def test_an_allocation_executed_event_confirms_the_decision_whose_execution_sent
 
 def test_a_given_up_execution_whose_transaction_landed_after_all_is_confirmed(indexing, execution_call):
     decision = approved_decision()
-    tx = indexing.invoke(execution_call(decision))
+    tx = indexing.invoke(execution_call(decision), as_executor=True)
     record_execution(decision, tx, status=Execution.Status.DROPPED)
 
     tasks.index_chain_events()
@@ -335,7 +335,7 @@ def test_a_reverted_decision_stays_reverted(indexing, executed):
 def test_a_reorg_undoes_a_confirmation_and_the_reincluded_transaction_confirms_again(indexing, devnet, execution_call):
     decision = approved_decision()
     call = execution_call(decision)
-    signed = asyncio.run(indexing.owner.sign_invoke_v3(call, auto_estimate=True))
+    signed = asyncio.run(indexing.executor_account.sign_invoke_v3(call, auto_estimate=True))
     tx = send(indexing, signed)
     record_execution(decision, tx)
     landed = receipt_block(devnet, tx)

@@ -5,7 +5,6 @@ registry on devnet); the RiskEngine then recomputes the fact from the statement 
 executes only what the registry holds. Every refusal here is the contract's own, read back from devnet.
 """
 
-import asyncio
 import json
 import logging
 import time
@@ -21,7 +20,7 @@ from proofs.selectors import accepted_verifier_configs
 from proofs.statement import PublicInputs
 from registry.models import ModelVersion
 from tests.conftest import make_token, test_database_url
-from tests.devnet import CHAIN_ID, STRK
+from tests.devnet import STRK
 from tests.fakes.cluster import Cluster
 from tests.fakes.servers import dead_url
 from tests.fakes.verification import drive
@@ -397,10 +396,7 @@ def test_a_lost_transaction_whose_nonce_another_used_never_lands_and_the_decisio
     lost = Execution.objects.get()
     lose_on_chain(node, lost)
     # Another transaction of the executor's account takes nonce 0 first.
-    executor = node.executor.bind(node.owner.client, CHAIN_ID)
-    asyncio.run(
-        deployment.invoke_all(executor, [Call(STRK, get_selector_from_name("transfer"), [node.operator.address, 1, 0])])
-    )
+    node.invoke(Call(STRK, get_selector_from_name("transfer"), [node.operator.address, 1, 0]), as_executor=True)
 
     assert execution.execution_follow(lost.pk).status == Execution.Status.DROPPED
     lost.refresh_from_db()

@@ -24,10 +24,9 @@ from django.utils import timezone
 from django_q.models import Schedule
 from django_q.tasks import async_task
 
-from proofs import schedules, services, submission, webhooks
-from proofs.models import ProofJob, ProofJobEvent
 from allocations import deployment
-from proofs import facts, integrity
+from proofs import facts, integrity, schedules, services, submission, webhooks
+from proofs.models import ProofJob, ProofJobEvent
 from proofs.statement import PublicInputs
 from tests.chain_proxy import DROP, HANG, status
 from tests.conftest import test_database_url
