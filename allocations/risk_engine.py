@@ -23,6 +23,8 @@ from starknet_py.net.models.transaction import InvokeV3
 from starknet_py.net.schemas.broadcasted_txn import BroadcastedTransactionSchema
 from starknet_py.net.signer.key_pair import KeyPair
 
+from .chain import is_network_failure
+
 EXECUTE_DECISION = get_selector_from_name("execute_decision")
 
 # JSON-RPC error codes (starknet-specs v0.10.2, api/starknet_api_openrpc.json and starknet_write_api.json)
@@ -157,7 +159,7 @@ async def send_execution(client: FullNodeClient, transaction: dict, tx_hash: int
         sent = await client.send_transaction(_invoke_from_wire(transaction))
     except ClientError as exc:
         code = _client_error_code(exc)
-        if code is None or code >= 500:
+        if code is None or is_network_failure(exc):  # a rate limit or a 5xx: the next node may take it
             raise
         reason = f"{exc.message} (code {exc.code})" + (f": {exc.data}" if exc.data else "")
         if code == DUPLICATE_TX:

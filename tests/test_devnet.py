@@ -15,7 +15,7 @@ from starknet_py.net.schemas.broadcasted_txn import BroadcastedTransactionSchema
 
 from allocations import chain, risk_engine
 from proofs import integrity
-from tests.devnet import CHAIN_ID, STRK
+from tests.devnet import CHAIN_ID, STRK, running_devnet
 
 TRANSFER = get_selector_from_name("transfer")
 NOTHING_DEPLOYED = 0xDEADBEEF  # an address no contract lives at on a fresh devnet
@@ -122,3 +122,15 @@ def test_an_address_without_a_fact_registry_never_verifies_a_fact(devnet):
             accepted_configs=[integrity.VerifierConfig.parse("recursive:keccak_160_lsb:stone6:relaxed")],
             timeout=30,
         )
+
+
+def test_a_transaction_waiting_for_its_block_is_pending_until_the_block_is_made():
+    """On a chain that makes blocks on demand a sent transaction is PRE_CONFIRMED first: still to follow."""
+    with running_devnet("--block-generation-on", "demand") as node:
+        transaction, tx_hash, _ = signed_transfer(node)
+        send(node, transaction, tx_hash)
+        assert progress(node, tx_hash).state == "pending"
+
+        node.rpc("devnet_createBlock")
+        landed = progress(node, tx_hash)
+        assert landed.state == "succeeded" and landed.block_number == 1

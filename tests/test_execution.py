@@ -19,6 +19,7 @@ from proofs.models import ProofJob
 from proofs.selectors import accepted_verifier_configs
 from proofs.statement import PublicInputs
 from registry.models import ModelVersion
+from tests.chain_proxy import HANG, rpc_error, status
 from tests.conftest import make_token, test_database_url
 from tests.devnet import STRK
 from tests.fakes.cluster import Cluster
@@ -300,9 +301,9 @@ def test_only_a_stored_proven_policy_passing_decision_is_executed(
         "unproven": ({"decision_id": unproven.pk}, 409, "no proof verified on Starknet"),
         "executing": ({"decision_id": executed.pk}, 409, "is executing"),
     }
-    for name, (body, status, detail) in cases.items():
+    for name, (body, expected, detail) in cases.items():
         response = staff(body)
-        assert response.status_code == status, name
+        assert response.status_code == expected, name
         assert detail in json.dumps(response.json()), name
     assert executor_nonce(node) == 1
 
@@ -360,6 +361,48 @@ def test_no_node_answering_is_503_and_leaves_the_decision_as_it_was(node, verifi
     assert response.status_code == 503 and "no Starknet node answered" in response.json()["detail"]
     decision.refresh_from_db()
     assert decision.status == AllocationDecision.Status.APPROVED and not Execution.objects.exists()
+
+
+def test_a_node_failing_at_send_fails_over_and_the_transaction_lands_once(node, verified_decision, staff, settings, chain_proxy):
+    """The first node answers 503 to the send (the request may or may not have reached it): the next node
+    takes the same signed transaction, and following it finds one transaction landed."""
+    decision = verified_decision()
+    chain_proxy.fail(status(503), method="starknet_addInvokeTransaction")
+    settings.STARKNET_RPC_URLS = [chain_proxy.url, node.devnet.url]
+
+    assert staff({"decision_id": decision.pk}).status_code == 202
+    settled = follow(Execution.objects.get().pk)
+    assert settled.status == Execution.Status.SUCCEEDED
+    assert executor_nonce(node) == 1 and len(executed_events(node)) == 1
+
+
+def test_a_rate_limited_node_and_a_hanging_one_are_passed_over(node, verified_decision, staff, settings, chain_proxies):
+    decision = verified_decision()
+    settings.STARKNET_RPC_TIMEOUT = 1
+    limited, hanging = chain_proxies(), chain_proxies(hang_seconds=3)
+    limited.fail(status(429, retry_after=30), times=None)
+    hanging.fail(HANG, times=None)
+    settings.STARKNET_RPC_URLS = [limited.url, hanging.url, node.devnet.url]
+
+    assert staff({"decision_id": decision.pk}).status_code == 202
+    settled = follow(Execution.objects.get().pk)
+    assert settled.status == Execution.Status.SUCCEEDED and settled.node == node.devnet.url
+
+
+def test_a_node_refusing_the_transaction_drops_the_attempt_and_frees_the_decision(
+    node, verified_decision, staff, settings, chain_proxy
+):
+    """A refusal is the node's answer, not network trouble: no other node is tried and nothing lands."""
+    decision = verified_decision()
+    chain_proxy.fail(rpc_error("VALIDATION_FAILURE"), method="starknet_addInvokeTransaction")
+    settings.STARKNET_RPC_URLS = [chain_proxy.url, node.devnet.url]
+
+    response = staff({"decision_id": decision.pk})
+    assert response.status_code == 409 and "Account validation failed" in response.json()["detail"]
+    dropped = Execution.objects.get()
+    assert dropped.status == Execution.Status.DROPPED and "Account validation failed" in dropped.error
+    assert AllocationDecision.objects.get(pk=decision.pk).status == AllocationDecision.Status.APPROVED
+    assert executor_nonce(node) == 0
 
 
 def test_a_transaction_a_reorg_dropped_is_resent_as_the_same_transaction(node, verified_decision, staff):
