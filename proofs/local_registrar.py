@@ -48,6 +48,8 @@ class LocalFactRegistrar:
             raise ProverServiceError(f"not registered: {exc}") from None
         if pie["output"] != verified.statement.cairo_output():
             raise ProverServiceError("not registered: the Cairo PIE's output is not the statement the STARK proves")
+        if pie["program_hash"] != int(job.program_hash, 16):
+            raise ProverServiceError("not registered: the Cairo PIE is not of the statement's program")
         fact = facts.bootloaded_fact(pie["program_hash"], pie["output"])
         try:
             owner = risk_engine_owner_account()

@@ -133,12 +133,20 @@ def q_cluster(django_db_setup, django_db_blocker, tmp_path_factory):
 
 
 @pytest.fixture
-def onchain(devnet, settings, monkeypatch, db):
+def onchain(request, devnet_node, settings, monkeypatch, db):
     """Our RiskEngine and the local fact registry on devnet, deployed as ``manage.py chain_deploy`` does, and
     the settings (and the executor's key in the environment) that point the application at them: devnet's
-    first account owns both contracts, its second executes decisions."""
+    first account owns both contracts, its second executes decisions.
+
+    Each test gets contracts of its own on the session's chain, which is not restarted for it (a restart
+    drops the declared classes, seconds to declare again): a test that needs genesis asks for ``devnet``
+    too, and its restart then comes first. Account nonces carry over between tests.
+    """
     from tests.devnet import OnChain
 
+    if "devnet" in request.fixturenames:
+        request.getfixturevalue("devnet")
+    devnet = devnet_node
     owner, executor = devnet.accounts[:2]
     settings.EXECUTION_POLL_SECONDS = 0.05
     deployed = services.contracts_deploy(owner, executor=executor.address, rpc_url=devnet.url, local_fact_registry=True)

@@ -106,14 +106,19 @@ def test_activating_a_version_the_engine_does_not_approve_says_so(onchain, admin
     assert f"does not approve {other.model_hash} yet" in page
 
 
+def approve_on_chain(admin_client, settings, monkeypatch, version: ModelVersion, *, key_of) -> str:
+    """The admin action, with ``key_of``'s account configured as the engine's owner; the page it leads to."""
+    settings.STARKNET_OWNER_ADDRESS = hex(key_of.address)
+    monkeypatch.setenv("STARKNET_OWNER_PRIVATE_KEY", hex(key_of.private_key))
+    return admin_client.post(
+        "/admin/registry/modelversion/", {"action": "approve_on_chain", "_selected_action": [version.pk]}, follow=True
+    ).content.decode()
+
+
 def test_the_admin_approves_a_version_on_chain_with_the_owners_key(onchain, admin_client, settings, monkeypatch):
     other = ModelVersion.objects.get(version="2.0.0")
-    settings.STARKNET_OWNER_ADDRESS = hex(onchain.operator.address)
-    monkeypatch.setenv("STARKNET_OWNER_PRIVATE_KEY", hex(onchain.operator.private_key))
+    page = approve_on_chain(admin_client, settings, monkeypatch, other, key_of=onchain.operator)
 
-    page = admin_client.post(
-        "/admin/registry/modelversion/", {"action": "approve_on_chain", "_selected_action": [other.pk]}, follow=True
-    ).content.decode()
     assert "2.0.0 approved on the RiskEngine in transaction 0x" in page
     assert onchain.view(onchain.deployed.risk_engine, "is_model_approved", [int(other.model_hash, 16)]) == [1]
     assert "does not approve" not in make_current(admin_client, other).content.decode()
@@ -122,11 +127,7 @@ def test_the_admin_approves_a_version_on_chain_with_the_owners_key(onchain, admi
 def test_the_executors_key_cannot_approve_a_model(onchain, admin_client, settings, monkeypatch):
     """Only the owner changes the engine's rules: the service's own key is refused by the contract."""
     other = ModelVersion.objects.get(version="2.0.0")
-    settings.STARKNET_OWNER_ADDRESS = hex(onchain.executor.address)
-    monkeypatch.setenv("STARKNET_OWNER_PRIVATE_KEY", hex(onchain.executor.private_key))
+    page = approve_on_chain(admin_client, settings, monkeypatch, other, key_of=onchain.executor)
 
-    page = admin_client.post(
-        "/admin/registry/modelversion/", {"action": "approve_on_chain", "_selected_action": [other.pk]}, follow=True
-    ).content.decode()
     assert "2.0.0 not approved on chain: the RiskEngine refused: the account is not the RiskEngine&#x27;s owner" in page
     assert onchain.view(onchain.deployed.risk_engine, "is_model_approved", [int(other.model_hash, 16)]) == [0]

@@ -42,6 +42,7 @@ def node(fakes, settings):
     chain = fakes.chain
     upstream = ModelVersion.objects.get(version=UPSTREAM_MODEL)
     chain.invoke(deployment.call(chain.deployed.risk_engine, "approve_model", [int(upstream.model_hash, 16)]))
+    chain.nonce_at_start = account_nonce(chain)
     return chain
 
 
@@ -85,9 +86,14 @@ def model_hash(decision: AllocationDecision) -> int:
     return int(decision.model_version.model_hash, 16)
 
 
-def executor_nonce(node) -> int:
+def account_nonce(node) -> int:
     params = {"block_id": "latest", "contract_address": hex(node.executor.address)}
     return int(node.devnet.rpc("starknet_getNonce", params), 16)
+
+
+def executor_sent(node) -> int:
+    """Transactions of the executor's account that landed during this test (nonces carry over between tests)."""
+    return account_nonce(node) - node.nonce_at_start
 
 
 def executed_events(node) -> list:
@@ -131,7 +137,7 @@ def test_a_verified_decision_is_executed_with_its_statement_and_recorded_by_the_
     assert response.status_code == 202, response.content
     body = response.json()
     assert body["status"] == "sent" and body["decision_status"] == "executing"
-    assert body["nonce"] == 0 and int(body["sender"], 16) == node.executor.address
+    assert body["nonce"] == node.nonce_at_start and int(body["sender"], 16) == node.executor.address
 
     # execute_decision(decision_id, output): the proven statement's 41 felts, whose fact was verified.
     output = PublicInputs.model_validate(decision.proof_job.public_inputs).cairo_output()
@@ -228,7 +234,7 @@ def test_a_call_the_dry_run_reverts_is_refused_and_nothing_is_stored(node, verif
 
     assert response.status_code == 409
     assert "would revert" in response.json()["detail"] and cause in response.json()["detail"]
-    assert not Execution.objects.exists() and executor_nonce(node) == 0
+    assert not Execution.objects.exists() and executor_sent(node) == 0
     decision.refresh_from_db()
     assert decision.status == AllocationDecision.Status.APPROVED
 
@@ -305,7 +311,7 @@ def test_only_a_stored_proven_policy_passing_decision_is_executed(
         response = staff(body)
         assert response.status_code == expected, name
         assert detail in json.dumps(response.json()), name
-    assert executor_nonce(node) == 1
+    assert executor_sent(node) == 1
 
 
 @pytest.mark.parametrize(
@@ -325,7 +331,7 @@ def test_executing_needs_staff(node, verified_decision, api, plain_user):
     assert api.post("/risk-engine/execute-allocation", body).status_code == 401
     token = make_token(plain_user)
     assert api.post("/risk-engine/execute-allocation", body, Authorization=f"Bearer {token}").status_code == 403
-    assert executor_nonce(node) == 0
+    assert executor_sent(node) == 0
 
 
 def test_without_an_account_execution_is_off(node, verified_decision, staff, monkeypatch, client):
@@ -373,7 +379,7 @@ def test_a_node_failing_at_send_fails_over_and_the_transaction_lands_once(node, 
     assert staff({"decision_id": decision.pk}).status_code == 202
     settled = follow(Execution.objects.get().pk)
     assert settled.status == Execution.Status.SUCCEEDED
-    assert executor_nonce(node) == 1 and len(executed_events(node)) == 1
+    assert executor_sent(node) == 1 and len(executed_events(node)) == 1
 
 
 def test_a_rate_limited_node_and_a_hanging_one_are_passed_over(node, verified_decision, staff, settings, chain_proxies):
@@ -402,7 +408,7 @@ def test_a_node_refusing_the_transaction_drops_the_attempt_and_frees_the_decisio
     dropped = Execution.objects.get()
     assert dropped.status == Execution.Status.DROPPED and "Account validation failed" in dropped.error
     assert AllocationDecision.objects.get(pk=decision.pk).status == AllocationDecision.Status.APPROVED
-    assert executor_nonce(node) == 0
+    assert executor_sent(node) == 0
 
 
 def test_a_transaction_a_reorg_dropped_is_resent_as_the_same_transaction(node, verified_decision, staff):
@@ -413,7 +419,7 @@ def test_a_transaction_a_reorg_dropped_is_resent_as_the_same_transaction(node, v
 
     settled = follow(sent.pk)
     assert settled.status == Execution.Status.SUCCEEDED and settled.sends == 2 and settled.tx_hash == sent.tx_hash
-    assert executor_nonce(node) == 1 and len(executed_events(node)) == 1
+    assert executor_sent(node) == 1 and len(executed_events(node)) == 1
 
 
 def test_a_resend_of_a_transaction_the_node_has_is_answered_59_and_counts_as_sent(node, verified_decision, staff):
@@ -438,17 +444,17 @@ def test_a_lost_transaction_whose_nonce_another_used_never_lands_and_the_decisio
     staff({"decision_id": decision.pk})
     lost = Execution.objects.get()
     lose_on_chain(node, lost)
-    # Another transaction of the executor's account takes nonce 0 first.
+    # Another transaction of the executor's account takes the nonce first.
     node.invoke(Call(STRK, get_selector_from_name("transfer"), [node.operator.address, 1, 0]), as_executor=True)
 
     assert execution.execution_follow(lost.pk).status == Execution.Status.DROPPED
     lost.refresh_from_db()
-    assert "nonce 0 was used by another transaction" in lost.error
+    assert f"nonce {node.nonce_at_start} was used by another transaction" in lost.error
     decision.refresh_from_db()
     assert decision.status == AllocationDecision.Status.APPROVED
 
     again = staff({"decision_id": decision.pk}).json()
-    assert again["nonce"] == 1 and follow(again["id"]).status == Execution.Status.SUCCEEDED
+    assert again["nonce"] == node.nonce_at_start + 1 and follow(again["id"]).status == Execution.Status.SUCCEEDED
     assert len(executed_events(node)) == 1
 
 
@@ -624,7 +630,7 @@ def test_a_worker_killed_while_following_loses_nothing_and_sends_nothing_twice(
         assert sent.status == Execution.Status.SUCCEEDED
         landed = {AllocationDecision.Status.EXECUTED, AllocationDecision.Status.CONFIRMED}  # its indexer may be first
         assert AllocationDecision.objects.get(pk=decision.pk).status in landed
-        assert executor_nonce(node) == 1 and len(executed_events(node)) == 1
+        assert executor_sent(node) == 1 and len(executed_events(node)) == 1
     finally:
         for cluster in (first, second):
             if cluster:
