@@ -126,6 +126,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    # httpx logs every request's full URL at INFO, and hosted node URLs carry their API key in the path.
+    "loggers": {"httpx": {"level": "WARNING"}},
 }
 
 # ---------------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """`manage.py chain_deploy` on devnet, and the admin's on-chain approval of a model version."""
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -71,6 +72,13 @@ def test_on_devnet_it_deploys_configures_and_writes_the_settings(devnet, tmp_pat
 
     out = capsys.readouterr().out
     assert "RISK_ENGINE_ADDRESS=" in out and "PRIVATE_KEY" not in out
+
+
+def test_a_node_urls_api_key_is_neither_printed_nor_logged(devnet, chain_proxy, tmp_path, capsys, caplog):
+    caplog.set_level(logging.INFO)
+    call_command("chain_deploy", rpc_url=f"{chain_proxy.url}/rpc/v0_10/s3cr3t-api-key", env_file=str(tmp_path / "e"))
+    assert "s3cr3t-api-key" not in capsys.readouterr().out + caplog.text
+    assert "s3cr3t-api-key" in (tmp_path / "e").read_text()  # the setting itself, where the operator keeps it
 
 
 def test_off_devnet_it_needs_the_owner_and_executor_configured(settings, tmp_path, monkeypatch):

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from allocations import risk_engine
+from allocations.chain import node_name
 from allocations.deployment import ArtifactsMissing
 from allocations.services import contracts_deploy, contracts_verifier_configs, local_pools_deploy
 
@@ -52,6 +53,8 @@ class Command(BaseCommand):
             out.write("# Written by `manage.py chain_deploy`; the settings read it after .env.\n")
             out.writelines(f"{name}={value}\n" for name, value in values.items())
         for name, value in values.items():
+            if name == "STARKNET_RPC_URLS":
+                value = node_name(value)  # a hosted node's URL carries its API key
             if not name.endswith("PRIVATE_KEY"):
                 self.stdout.write(f"{name}={value}")
         self.stdout.write(f"Wrote {env_file} (deployment transaction {hex(deployed.transaction_hash)})")
