@@ -129,7 +129,7 @@ def chain_events_index(*, contract_address: int) -> IndexerCursor | None:
     """One poll of one contract: re-reads the last INDEXER_REORG_DEPTH blocks and what is new.
 
     Events the node no longer has (a reorg) are deleted and the range read again; only recognised
-    events are asked for (_event_names) and each is stored once; an AllocationExecuted event
+    events are asked for (selectors.chain_event_names) and each is stored once; an AllocationExecuted event
     confirms the executed decision of its transaction.
     """
     address = risk.felt_hex(contract_address)
