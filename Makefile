@@ -7,7 +7,7 @@ PGPORT ?= 54329
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/obsqra/cargo-target
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:$(PGPORT)/obsqra
 
-.PHONY: demo test install bench
+.PHONY: demo test install bench rust-tests devnet contracts services
 
 install: $(VENV)/.installed static/vendor/htmx.min.js
 
@@ -35,14 +35,26 @@ static/vendor/htmx.min.js: package.json package-lock.json
 demo: install
 	scripts/demo
 
-test: install
-	cargo test --release --quiet --manifest-path proofs/stark/Cargo.toml
-	PGPORT=$(PGPORT) scripts/ensure-postgres
-	scripts/ensure-chromium
-	scripts/ensure-devnet >/dev/null
-	scripts/build-contracts >/dev/null
+# The slow first-time builds (our wheel and Rust tests, starknet-devnet, the Cairo compilers) run side by
+# side: each leaves a core idle in its serial stretches. Services use apt, so they stay one target.
+test:
+	$(MAKE) --no-print-directory -j4 install rust-tests devnet contracts services
 	STARKNET_DEVNET=$$(scripts/ensure-devnet) DATABASE_URL=$(TEST_DATABASE_URL) SECRET_KEY=test-only CHAIN_ENV_FILE=/dev/null \
 		$(PY) -m pytest $(PYTEST_ARGS)
+
+rust-tests:
+	cargo test --release --quiet --manifest-path proofs/stark/Cargo.toml
+
+devnet:
+	scripts/ensure-devnet >/dev/null
+
+# after npm ci (static/vendor): the compiler's corelib comes from an npm package
+contracts: static/vendor/htmx.min.js
+	scripts/build-contracts >/dev/null
+
+services:
+	PGPORT=$(PGPORT) scripts/ensure-postgres
+	scripts/ensure-chromium
 
 bench: install
 	$(PY) bench/prover.py
