@@ -42,7 +42,9 @@ test:
 	STARKNET_DEVNET=$$(scripts/ensure-devnet) DATABASE_URL=$(TEST_DATABASE_URL) SECRET_KEY=test-only CHAIN_ENV_FILE=/dev/null \
 		$(PY) -m pytest $(PYTEST_ARGS)
 
-rust-tests:
+# after the wheel: both build our crate's library in the shared target dir, and the wheel must not pick
+# up a library the tests' build is rewriting
+rust-tests: install
 	cargo test --release --quiet --manifest-path proofs/stark/Cargo.toml
 
 devnet:
