@@ -1,4 +1,4 @@
-# The two commands of the README: `make demo` and `make test`.
+# The README's commands: `make demo`, `make serve` (production) and `make test`.
 VENV := .venv
 PY := $(VENV)/bin/python
 PGPORT ?= 54329
@@ -7,7 +7,7 @@ PGPORT ?= 54329
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/obsqra/cargo-target
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:$(PGPORT)/obsqra
 
-.PHONY: demo test install bench rust-tests devnet contracts services
+.PHONY: demo serve test install bench rust-tests devnet contracts services
 
 install: $(VENV)/.installed static/vendor/htmx.min.js
 
@@ -34,6 +34,10 @@ static/vendor/htmx.min.js: package.json package-lock.json
 
 demo: install
 	scripts/demo
+
+# production: gunicorn + the django-q2 cluster, configured by the environment (README, "Production")
+serve: install
+	scripts/serve
 
 # The slow first-time builds (our wheel and Rust tests, starknet-devnet, the Cairo compilers) run side by
 # side: each leaves a core idle in its serial stretches. Services use apt, so they stay one target.

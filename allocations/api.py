@@ -3,9 +3,11 @@ from uuid import UUID
 
 from django.urls import reverse
 from ninja import Router, Schema, Status
+from ninja.decorators import decorate_view
 from ninja.pagination import PageNumberPagination, paginate
 from pydantic import ConfigDict, Field, model_validator
 
+from obsqra.limits import RATE_LIMITED_RESPONSE, rate_limited
 from proofs.page_settings import explorer_tx_url
 from proofs.services import decision_orchestrate
 from registry.auth import staff_only
@@ -146,7 +148,8 @@ class OrchestratedOut(Schema):
     verification_url: str
 
 
-@router.post("/orchestrate-allocation", response=OrchestratedOut)
+@router.post("/orchestrate-allocation", response={200: OrchestratedOut, **RATE_LIMITED_RESPONSE})
+@decorate_view(rate_limited("orchestrate"))
 def orchestrate_allocation(request, payload: OrchestrateIn):
     decision = decision_orchestrate(inputs=payload.resolve())
     job = decision.proof_job

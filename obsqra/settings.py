@@ -1,8 +1,10 @@
 """Settings, all read from the environment (django-environ); defaults run the demo with no server."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -28,6 +30,10 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "django_q",
+    "axes",
+    "csp",
+    # only for its bundled Swagger UI and ReDoc: with it installed the API docs load nothing from a CDN
+    "ninja",
     "registry",
     "allocations",
     "proofs",
@@ -35,6 +41,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    # before anything reads the body: an oversized request is refused unread
+    "obsqra.limits.RequestSizeLimitMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -42,6 +52,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "obsqra.urls"
@@ -97,6 +108,11 @@ Q_CLUSTER = {
     **({"redis": REDIS_URL} if REDIS_URL else {"orm": "default"}),
 }
 
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: a locked-out client is refused before any password check
+    "django.contrib.auth.backends.ModelBackend",
+]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
@@ -109,7 +125,73 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
+# Content-hashed, compressed names served by WhiteNoise with far-future caching (collectstatic first).
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+
+# ---------------------------------------------------------------------------------------------
+# Serving on the internet (scripts/serve): HTTPS behind a reverse proxy, CSP, limits.
+# ---------------------------------------------------------------------------------------------
+# HTTPS=true: the proxy terminates TLS and says so in X-Forwarded-Proto; cookies are Secure, HSTS is sent.
+HTTPS = env.bool("HTTPS", default=False)
+if HTTPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SECURE_REDIRECT_EXEMPT = [r"^health$"]  # the proxy's and the orchestrator's probes speak plain HTTP
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+CSRF_FAILURE_VIEW = "obsqra.error_pages.csrf_failure"
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+SESSION_COOKIE_HTTPONLY = True
+# Reverse proxies in front of us that append the client to X-Forwarded-For (0: clients connect directly).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+
+# Pages load only our own files: no inline script or style, no eval (htmx runs with allowEval off).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "font-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+
+# Request sizes: the largest request is a bundle upload (4 MiB, proofs.bundle.MAX_BYTES) in its multipart
+# envelope; any other body (JSON, forms) is small. Both answer 413 beyond, the first without reading it.
+REQUEST_MAX_BYTES = env.int("REQUEST_MAX_BYTES", default=(4 << 20) + (64 << 10))
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=64 << 10)
+
+# Rate limits (obsqra.limits, django-ratelimit on the shared cache): per client address without a token,
+# per API token with one. "N/s", "N/m", "N/h" or "N/d".
+RATELIMIT_USE_CACHE = "default"
+RATE_LIMITS = {
+    "prove": {"anonymous": env.str("RATE_LIMIT_PROVE", default="30/m"), "token": env.str("RATE_LIMIT_PROVE_TOKEN", default="600/m")},
+    "orchestrate": {
+        "anonymous": env.str("RATE_LIMIT_ORCHESTRATE", default="30/m"),
+        "token": env.str("RATE_LIMIT_ORCHESTRATE_TOKEN", default="600/m"),
+    },
+    "verify": {"anonymous": env.str("RATE_LIMIT_VERIFY", default="20/m"), "token": env.str("RATE_LIMIT_VERIFY_TOKEN", default="300/m")},
+}
+
+# Admin login lockout (django-axes): AXES_FAILURE_LIMIT wrong passwords for one username from one
+# address lock that pair out for AXES_COOLOFF_MINUTES (a username alone would let anyone lock out an admin).
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "obsqra.limits.client_ip"
+AXES_LOCKOUT_TEMPLATE = "429.html"
 
 STARKNET_RPC_URLS = env.list("STARKNET_RPC_URLS", default=[])
 
@@ -127,7 +209,8 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     # httpx logs every request's full URL at INFO, and hosted node URLs carry their API key in the path.
-    "loggers": {"httpx": {"level": "WARNING"}},
+    # axes announces itself at INFO in every command; its lockouts are warnings
+    "loggers": {"httpx": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }
 
 # ---------------------------------------------------------------------------------------------

@@ -12,3 +12,8 @@ urlpatterns = [
     path("models/", include("registry.urls")),
     path("", include("allocations.urls")),
 ]
+
+handler400 = "obsqra.error_pages.bad_request"
+handler403 = "obsqra.error_pages.permission_denied"
+handler404 = "obsqra.error_pages.page_not_found"
+handler500 = "obsqra.error_pages.server_error"

@@ -4,11 +4,13 @@ from uuid import UUID
 
 from django.urls import reverse
 from ninja import File, Query, Router, Schema
+from ninja.decorators import decorate_view
 from ninja.files import UploadedFile
 from pydantic import Field
 
 from allocations.api import DecisionIn
 from obsqra.errors import InvalidInput
+from obsqra.limits import RATE_LIMITED_RESPONSE, rate_limited
 
 from . import bundle, selectors, services
 from .downloads import bundle_response, proof_file_response
@@ -107,7 +109,8 @@ class VerifyOut(Schema):
     proof_job_id: UUID | None = Field(None, description="our job holding this exact file, if any")
 
 
-@router.post("/generate", response=GeneratedOut)
+@router.post("/generate", response={200: GeneratedOut, **RATE_LIMITED_RESPONSE})
+@decorate_view(rate_limited("prove"))
 def generate(request, payload: DecisionIn):
     job = services.proof_generate(inputs=payload.resolve())
     public_inputs = PublicInputs.model_validate(job.public_inputs)
@@ -128,7 +131,8 @@ def proof_jobs(request, status: ProofJob.Status | None = None, limit: int = Quer
     return {"counts": selectors.proof_job_counts(), "items": list(selectors.proof_job_list(status=status)[:limit])}
 
 
-@router.post("/verify", response=VerifyOut)
+@router.post("/verify", response={200: VerifyOut, **RATE_LIMITED_RESPONSE})
+@decorate_view(rate_limited("verify"))
 def verify_upload(request, file: UploadedFile = File(..., description="a proof file or a decision bundle")):
     if file.size > bundle.MAX_BYTES:
         raise InvalidInput(f"an upload is at most {bundle.MAX_BYTES} bytes", field=("file",))

@@ -6,6 +6,7 @@ from ninja.errors import AuthorizationError
 from ninja.security import HttpBearer, SessionAuth
 
 from .models import ApiToken
+from .selectors import api_token_get
 
 
 def _require_staff(user):
@@ -16,8 +17,8 @@ def _require_staff(user):
 
 class StaffTokenAuth(HttpBearer):
     def authenticate(self, request, token):
-        api_token = ApiToken.objects.select_related("user").filter(key_hash=ApiToken.hash_key(token)).first()
-        if api_token is None or not api_token.user.is_active:
+        api_token = api_token_get(token)
+        if api_token is None:
             return None
         ApiToken.objects.filter(pk=api_token.pk).update(last_used_at=timezone.now())
         request.user = api_token.user

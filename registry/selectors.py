@@ -2,7 +2,7 @@ from django.db.models import Count
 
 from obsqra.errors import NotFound
 
-from .models import ModelVersion
+from .models import ApiToken, ModelVersion
 
 
 class UnknownModelVersion(NotFound):
@@ -39,3 +39,17 @@ def model_version_decision_counts() -> dict[int, int]:
 
 def model_version_with_hash(model_hash: str) -> ModelVersion | None:
     return ModelVersion.objects.filter(model_hash=model_hash).first()
+
+
+def api_token_get(key: str) -> ApiToken | None:
+    """The active user's token with this key (only its hash is stored)."""
+    token = ApiToken.objects.select_related("user").filter(key_hash=ApiToken.hash_key(key)).first()
+    return token if token is not None and token.user.is_active else None
+
+
+def api_token_of_request(request) -> ApiToken | None:
+    """The token of an `Authorization: Bearer <key>` header, if it is a valid one."""
+    scheme, _, key = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not key.strip():
+        return None
+    return api_token_get(key.strip())

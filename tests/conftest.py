@@ -33,6 +33,26 @@ def _require_postgresql(django_db_setup, django_db_blocker):
             pytest.exit("the test suite runs against PostgreSQL: use the README's test command", returncode=2)
 
 
+UNLIMITED = {"anonymous": "100000/m", "token": "100000/m"}
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _test_settings():
+    """Static files unhashed (Django's advice: hashed names need collectstatic; tests/test_production.py
+    serves those), and rates no test reaches but the ones that test the limits (tests/test_limits.py)."""
+    from django.conf import settings
+    from django.test import override_settings
+
+    with override_settings(
+        STORAGES={
+            "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+            "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+        },
+        RATE_LIMITS={group: UNLIMITED for group in settings.RATE_LIMITS},
+    ):
+        yield
+
+
 @pytest.fixture
 def v1_params() -> risk.ModelParams:
     return risk.ModelParams.from_elements(V1_ELEMENTS)
