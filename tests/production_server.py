@@ -29,7 +29,9 @@ def free_port() -> int:
 
 def production_env(static_root: Path, **overrides: str) -> dict[str, str]:
     """What an operator sets behind a TLS proxy (README, "Production"), on the test database."""
-    return os.environ | {
+    # what a test process may carry that a deployment must not (the browser tests set it for Playwright)
+    inherited = {name: value for name, value in os.environ.items() if name != "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    return inherited | {
         "DATABASE_URL": test_database_url(),
         "SECRET_KEY": secrets.token_urlsafe(50),
         "DEBUG": "false",
@@ -74,8 +76,8 @@ def _group_alive(pgid: int) -> bool:
 
 
 @contextmanager
-def production_server(tmp_path: Path, *options: str, **env: str):
-    port = free_port()
+def production_server(tmp_path: Path, *options: str, port: int | None = None, **env: str):
+    port = port or free_port()
     log = tmp_path / f"serve-{port}.log"
     with log.open("w") as out:
         process = subprocess.Popen(

@@ -19,7 +19,8 @@ from allocations.services import decision_inputs_resolve
 from proofs.models import ProofJob
 from proofs.services import decision_orchestrate
 
-from .conftest import PUBLISHED_EKUBO, PUBLISHED_JEDISWAP
+from .conftest import PUBLISHED_EKUBO, PUBLISHED_JEDISWAP, V2_ELEMENTS
+from .production_server import free_port, production_server
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
@@ -188,3 +189,38 @@ def test_admin_registers_a_version_that_the_next_decision_uses(page, live_server
     expect(row.locator('td[data-label="Model"] a')).to_have_text("3.1.0")
     page.goto(live_server.url + "/models/")
     expect(page.locator('[id="v3.1.0"] code')).to_have_text(expected_hash)
+
+
+def test_pages_htmx_the_admin_and_the_api_docs_work_under_the_production_csp(page, tmp_path, django_user_model):
+    """Served as in production (scripts/serve, hashed static files, the CSP): no violation, nothing
+    fetched from another host, htmx and Swagger UI running."""
+    decision = proven_decision()
+    ProofJob.objects.create(status="failed")
+    django_user_model.objects.create_superuser("curator", password="pw-curator-1")
+    violations, foreign = [], []
+    page.on("console", lambda message: violations.append(message.text) if "Content Security Policy" in message.text else None)
+    port = free_port()
+    # the browser talks plain HTTP to 127.0.0.1 and says https as a TLS proxy would; its forms' Origin is http
+    with production_server(tmp_path, "--no-worker", port=port, CSRF_TRUSTED_ORIGINS=f"http://127.0.0.1:{port}") as server:
+        page.set_extra_http_headers({"X-Forwarded-Proto": "https"})
+        page.on("request", lambda request: None if request.url.startswith(server.url) else foreign.append(request.url))
+        for path in ("/", "/models/", f"/decisions/{decision.pk}/", f"/proofs/{decision.proof_job_id}/"):
+            assert page.goto(server.url + path).status == 200, path
+        page.goto(server.url + "/proofs/")
+        page.locator(".tabs a.tabs__failed").click()
+        expect(page.locator("table.proofs tbody tr")).to_have_count(1)
+        expect(page).to_have_url(f"{server.url}/proofs/?status=failed")
+
+        page.goto(f"{server.url}/api/v1/docs")
+        expect(page.locator(".swagger-ui .info .title")).to_contain_text("Obsqra API")
+
+        page.goto(f"{server.url}/admin/login/?next=/admin/registry/modelversion/add/")
+        page.fill("#id_username", "curator")
+        page.fill("#id_password", "pw-curator-1")
+        page.click("input[type=submit]")
+        page.fill("#id_parameters", json.dumps(risk.ModelParams.from_elements(V2_ELEMENTS).model_dump(mode="json")))
+        page.get_by_role("button", name="Preview hash").click()
+        expect(page.locator("#hash-preview [data-model-hash]")).to_have_count(1)
+
+    assert violations == []
+    assert foreign == []
