@@ -65,3 +65,5 @@ services:
 bench: install
 	$(PY) bench/prover.py
 	$(PY) bench/execution.py
+	PGPORT=$(PGPORT) scripts/ensure-postgres
+	$(PY) bench/flood.py --database-url $(TEST_DATABASE_URL)
