@@ -6,6 +6,7 @@ from ninja import Router, Schema, Status
 from ninja.pagination import PageNumberPagination, paginate
 from pydantic import ConfigDict, Field, model_validator
 
+from obsqra.schemas import Identifier
 from proofs.page_settings import explorer_tx_url
 from proofs.services import decision_orchestrate
 from registry.auth import staff_only
@@ -23,8 +24,8 @@ class DecisionIn(Schema):
 
     jediswap_metrics: risk.ProtocolMetrics
     ekubo_metrics: risk.ProtocolMetrics
-    model_version: str | None = Field(None, max_length=64, description="default: the current version")
-    policy: str | None = Field(None, max_length=50, description="policy preset name; default: the default preset")
+    model_version: Identifier | None = Field(None, max_length=64, description="default: the current version")
+    policy: Identifier | None = Field(None, max_length=50, description="policy preset; default: the default preset")
     apys: risk.Apys = Field(default_factory=risk.Apys, description="APYs in bps")
 
     def resolve(self) -> services.DecisionInputs:

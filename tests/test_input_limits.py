@@ -1,0 +1,101 @@
+"""Untrusted input at every door: each answers a 4xx naming what is wrong (or `valid: false`), never a 500,
+and stores nothing."""
+
+import pytest
+
+from allocations.models import AllocationDecision
+from proofs.models import ProofJob
+from registry.models import ModelVersion
+
+from .test_registry import register_body
+
+pytestmark = pytest.mark.django_db
+
+CONTROL_CHARACTERS = ["\x00", "\x07", "\x1b", "\x7f", "\x85"]
+
+
+def error_locs(response) -> list[list]:
+    return [error["loc"] for error in response.json()["detail"]]
+
+
+# Control characters in every kind of field
+
+
+@pytest.mark.parametrize("char", CONTROL_CHARACTERS)
+@pytest.mark.parametrize("field", ["policy", "model_version"])
+def test_a_control_character_in_a_decision_field_is_422_naming_it(api, decision_body, field, char):
+    response = api.post("/risk-engine/orchestrate-allocation", decision_body(**{field: f"sepolia{char}"}))
+    assert response.status_code == 422
+    assert error_locs(response) == [["body", "payload", field]]
+    assert not AllocationDecision.objects.exists() and not ProofJob.objects.exists()
+
+
+@pytest.mark.parametrize("field", ["version", "description"])
+def test_a_nul_in_a_registered_version_is_422_naming_the_field(api, staff_token, field):
+    body = register_body(**{field: "3.0.0\x00"})
+    response = api.post("/model-registry/register", body, Authorization=f"Bearer {staff_token}")
+    assert response.status_code == 422
+    assert error_locs(response) == [["body", "payload", field]]
+    assert not ModelVersion.objects.filter(version__startswith="3.0.0").exists()
+
+
+def test_a_description_keeps_its_line_breaks_and_tabs(api, staff_token):
+    body = register_body(description="why:\n\tthinner pools weigh more\r\n")
+    response = api.post("/model-registry/register", body, Authorization=f"Bearer {staff_token}")
+    assert response.status_code == 201, response.json()
+    assert ModelVersion.objects.get(version="3.0.0").description == body["description"]
+
+
+def test_an_identifier_holds_no_whitespace(api, decision_body):
+    response = api.post("/risk-engine/score", decision_body(policy="sepolia "))
+    assert error_locs(response) == [["body", "payload", "policy"]]
+
+
+def test_a_nul_in_a_path_parameter_is_422_naming_it(api):
+    response = api.get("/model-registry/version/%00")
+    assert response.status_code == 422
+    assert error_locs(response) == [["path", "version"]]
+
+
+def test_a_nul_in_a_query_parameter_is_422_naming_it(api):
+    response = api.get("/events?contract=0x1%00")
+    assert response.status_code == 422
+    assert error_locs(response) == [["query", "contract"]]
+
+
+# The schema
+
+
+@pytest.fixture
+def openapi(api):
+    return api.get("/openapi.json").json()
+
+
+def _strings(schema: dict, components: dict, where: str):
+    """Every string in a request schema, with where it is: (where, schema)."""
+    if "$ref" in schema:
+        yield from _strings(components[schema["$ref"].rsplit("/", 1)[-1]], components, where)
+    for key in ("anyOf", "allOf", "oneOf"):
+        for option in schema.get(key, []):
+            yield from _strings(option, components, where)
+    for name, prop in schema.get("properties", {}).items():
+        yield from _strings(prop, components, f"{where}.{name}")
+    if "items" in schema:
+        yield from _strings(schema["items"], components, f"{where}[]")
+    if schema.get("type") == "string":
+        yield where, schema
+
+
+def test_every_string_the_api_reads_is_constrained(openapi):
+    components = openapi["components"]["schemas"]
+    unconstrained = []
+    for path, operations in openapi["paths"].items():
+        for method, operation in operations.items():
+            inputs = [(f"{p['in']} {p['name']}", p["schema"]) for p in operation.get("parameters", [])]
+            for media_type in operation.get("requestBody", {}).get("content", {}).values():
+                inputs.append(("body", media_type["schema"]))
+            for where, schema in inputs:
+                for field, string in _strings(schema, components, f"{method.upper()} {path} {where}"):
+                    if not {"pattern", "enum", "format"} & string.keys():
+                        unconstrained.append(field)
+    assert unconstrained == []
