@@ -6,7 +6,7 @@ from ninja import Router, Schema, Status
 from ninja.pagination import PageNumberPagination, paginate
 from pydantic import ConfigDict, Field, model_validator
 
-from obsqra.schemas import Identifier
+from obsqra.schemas import Identifier, choices
 from proofs.page_settings import explorer_tx_url
 from proofs.services import decision_orchestrate
 from registry.auth import staff_only
@@ -15,6 +15,9 @@ from . import execution, risk, selectors, services
 from .models import AllocationDecision, Execution
 
 router = Router(tags=["risk engine"])
+
+DecisionStatus = choices(AllocationDecision.Status, "DecisionStatus")
+ExecutionStatus = choices(Execution.Status, "ExecutionStatus")
 
 
 class DecisionIn(Schema):
@@ -83,7 +86,7 @@ class SnapshotOut(Schema):
 class DecisionOut(Schema):
     decision_id: int = Field(alias="id")
     created_at: datetime
-    status: AllocationDecision.Status
+    status: DecisionStatus
     model_version: str = Field(alias="model_version.version")
     model_hash: str = Field(alias="model_version.model_hash")
     policy: str = Field(alias="policy.name")
@@ -136,7 +139,7 @@ def score(request, payload: DecisionIn):
 
 class OrchestratedOut(Schema):
     decision_id: int
-    status: AllocationDecision.Status
+    status: DecisionStatus
     proof_job_id: UUID
     proof_status: str
     proof_hash: str
@@ -185,8 +188,8 @@ class ExecuteIn(Schema):
 class ExecutionOut(Schema):
     id: int
     decision_id: int
-    status: Execution.Status
-    decision_status: AllocationDecision.Status = Field(alias="decision.status")
+    status: ExecutionStatus
+    decision_status: DecisionStatus = Field(alias="decision.status")
     tx_hash: str
     explorer_url: str
     sender: str

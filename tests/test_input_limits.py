@@ -71,6 +71,16 @@ def openapi(api):
     return api.get("/openapi.json").json()
 
 
+def test_each_status_enum_has_its_own_schema(openapi, api, decision_body):
+    components = openapi["components"]["schemas"]
+    decision_status = components["DecisionOut"]["properties"]["status"]
+    proof_status = components["ProofJobOut"]["properties"]["status"]
+    assert decision_status["enum"] == list(AllocationDecision.Status.values)
+    assert proof_status["enum"] == list(ProofJob.Status.values)
+    orchestrated = api.post("/risk-engine/orchestrate-allocation", decision_body()).json()
+    assert orchestrated["status"] in components["OrchestratedOut"]["properties"]["status"]["enum"]
+
+
 def _strings(schema: dict, components: dict, where: str):
     """Every string in a request schema, with where it is: (where, schema)."""
     if "$ref" in schema:
