@@ -3,9 +3,10 @@ from uuid import UUID
 
 from django.urls import reverse
 from ninja import Router, Schema, Status
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 from pydantic import ConfigDict, Field, model_validator
 
+from obsqra.paging import ApiPagination
 from obsqra.schemas import Identifier, choices
 from proofs.page_settings import explorer_tx_url
 from proofs.services import decision_orchestrate
@@ -169,7 +170,7 @@ def orchestrate_allocation(request, payload: OrchestrateIn):
 
 
 @router.get("/decisions", response=list[DecisionOut])
-@paginate(PageNumberPagination, page_size=20)
+@paginate(ApiPagination, page_size=20)
 def decisions(request):
     return selectors.decision_list()
 

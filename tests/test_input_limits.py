@@ -4,6 +4,7 @@ and stores nothing."""
 import pytest
 
 from allocations.models import AllocationDecision
+from obsqra.paging import MAX_PAGE, MAX_PAGE_SIZE
 from proofs.models import ProofJob
 from registry.models import ModelVersion
 
@@ -12,6 +13,7 @@ from .test_registry import register_body
 pytestmark = pytest.mark.django_db
 
 CONTROL_CHARACTERS = ["\x00", "\x07", "\x1b", "\x7f", "\x85"]
+BIGINT = 2**63 - 1
 
 
 def error_locs(response) -> list[list]:
@@ -61,6 +63,46 @@ def test_a_nul_in_a_query_parameter_is_422_naming_it(api):
     response = api.get("/events?contract=0x1%00")
     assert response.status_code == 422
     assert error_locs(response) == [["query", "contract"]]
+
+
+# Page numbers and sizes
+
+
+@pytest.mark.parametrize("path", ["/risk-engine/decisions", "/events"])
+@pytest.mark.parametrize(
+    ("query", "param"),
+    [("page=0", "page"), (f"page={MAX_PAGE + 1}", "page"), (f"page={BIGINT}", "page"),
+     ("page_size=0", "page_size"), (f"page_size={MAX_PAGE_SIZE + 1}", "page_size"), ("page=%00", "page")],
+)  # fmt: skip
+def test_a_page_out_of_bounds_is_422_naming_the_parameter(api, path, query, param):
+    response = api.get(f"{path}?{query}")
+    assert response.status_code == 422
+    assert error_locs(response) == [["query", param]]
+
+
+@pytest.mark.parametrize("path", ["/risk-engine/decisions", "/events"])
+def test_the_last_allowed_page_of_the_largest_size_is_an_empty_page(api, path):
+    response = api.get(f"{path}?page={MAX_PAGE}&page_size={MAX_PAGE_SIZE}")
+    assert response.status_code == 200
+    assert response.json()["items"] == []
+
+
+@pytest.mark.parametrize("path", ["/", "/proofs/", "/proofs/?status=failed"])
+@pytest.mark.parametrize("page", [str(BIGINT), "%00", "-1", "1e400"])
+def test_a_page_with_a_silly_page_number_is_a_normal_page(client, path, page):
+    separator = "&" if "?" in path else "?"
+    assert client.get(f"{path}{separator}page={page}").status_code == 200
+
+
+@pytest.mark.parametrize("query", ["status=%00", "status=failed%1b", "x=%00"])
+def test_a_page_with_control_characters_in_its_query_is_a_normal_page(client, query):
+    for path in ("/", "/proofs/", "/models/"):
+        assert client.get(f"{path}?{query}").status_code == 200
+
+
+def test_a_decision_number_beyond_bigint_is_404(client, api):
+    assert client.get(f"/decisions/{BIGINT + 1}/").status_code == 404
+    assert api.get(f"/risk-engine/decision/{BIGINT + 1}").status_code == 404
 
 
 # The schema
