@@ -1,6 +1,8 @@
 """Untrusted input at every door: each answers a 4xx naming what is wrong (or `valid: false`), never a 500,
 and stores nothing."""
 
+import json
+
 import pytest
 
 from allocations.models import AllocationDecision
@@ -14,6 +16,8 @@ pytestmark = pytest.mark.django_db
 
 CONTROL_CHARACTERS = ["\x00", "\x07", "\x1b", "\x7f", "\x85"]
 BIGINT = 2**63 - 1
+DEEP = 100_000
+LONG_DIGITS = "9" * 10_000
 
 
 def error_locs(response) -> list[list]:
@@ -103,6 +107,47 @@ def test_a_page_with_control_characters_in_its_query_is_a_normal_page(client, qu
 def test_a_decision_number_beyond_bigint_is_404(client, api):
     assert client.get(f"/decisions/{BIGINT + 1}/").status_code == 404
     assert api.get(f"/risk-engine/decision/{BIGINT + 1}").status_code == 404
+
+
+# Media types
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", ""])
+def test_a_json_body_sent_as_another_media_type_is_415_and_stores_nothing(client, decision_body, content_type):
+    body = json.dumps(decision_body())
+    response = client.post("/api/v1/risk-engine/orchestrate-allocation", body, content_type=content_type)
+    assert response.status_code == 415
+    assert "application/json" in response.json()["detail"]
+    assert not AllocationDecision.objects.exists() and not ProofJob.objects.exists()
+
+
+def test_a_json_body_with_a_charset_is_json(client, decision_body):
+    body = json.dumps(decision_body())
+    response = client.post("/api/v1/risk-engine/score", body, content_type="application/json; charset=utf-8")
+    assert response.status_code == 200
+
+
+def test_a_multipart_post_to_a_json_endpoint_is_415(client, decision_body):
+    response = client.post("/api/v1/risk-engine/score", {"payload": json.dumps(decision_body())})
+    assert response.status_code == 415
+
+
+def test_an_upload_sent_as_json_is_415(client):
+    response = client.post("/api/v1/proofs/verify", "{}", content_type="application/json")
+    assert response.status_code == 415
+    assert "multipart/form-data" in response.json()["detail"]
+
+
+def test_a_deeply_nested_json_body_is_400(client):
+    body = "[" * DEEP + "]" * DEEP
+    response = client.post("/api/v1/risk-engine/score", body, content_type="application/json")
+    assert response.status_code == 400 and response.json()["detail"] == "Cannot parse request body"
+
+
+def test_a_metric_of_ten_thousand_digits_is_400(client, decision_body):
+    body = json.dumps(decision_body()).replace('"age_days": 800', f'"age_days": {LONG_DIGITS}')
+    response = client.post("/api/v1/risk-engine/score", body, content_type="application/json")
+    assert response.status_code == 400
 
 
 # The schema
