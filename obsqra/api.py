@@ -56,3 +56,7 @@ def domain_error(request, exc: DomainError):
         detail = exc.message
     return api.create_response(request, {"detail": detail}, status=exc.status_code)
 
+
+def not_found(request):
+    """Any other path under /api/: a JSON 404 like the API's own, not Django's HTML page."""
+    return api.create_response(request, {"detail": "Not Found"}, status=404)

@@ -150,6 +150,21 @@ def test_a_metric_of_ten_thousand_digits_is_400(client, decision_body):
     assert response.status_code == 400
 
 
+# Unknown API paths
+
+
+@pytest.mark.parametrize("path", ["/api/v1/nope", "/api/v1/risk-engine/nope/deeper", "/api/v2/x", "/api", "/api/"])
+def test_an_unknown_api_path_is_a_json_404(client, path):
+    response = client.get(path)
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not Found"}
+
+
+def test_an_unknown_page_stays_an_html_404(client):
+    response = client.get("/apis")
+    assert response.status_code == 404 and response["Content-Type"].startswith("text/html")
+
+
 # The schema
 
 
