@@ -1,15 +1,23 @@
 """Untrusted input at every door: each answers a 4xx naming what is wrong (or `valid: false`), never a 500,
 and stores nothing."""
 
+import io
 import json
+import subprocess
+import sys
+import zipfile
 
 import pytest
 
+from allocations import risk
 from allocations.models import AllocationDecision
 from obsqra.paging import MAX_PAGE, MAX_PAGE_SIZE
+from proofs import proof_file
 from proofs.models import ProofJob
+from proofs.statement import PublicInputs, prove
 from registry.models import ModelVersion
 
+from .conftest import PUBLISHED_EKUBO, PUBLISHED_JEDISWAP, V1_ELEMENTS
 from .test_registry import register_body
 
 pytestmark = pytest.mark.django_db
@@ -148,6 +156,75 @@ def test_a_metric_of_ten_thousand_digits_is_400(client, decision_body):
     body = json.dumps(decision_body()).replace('"age_days": 800', f'"age_days": {LONG_DIGITS}')
     response = client.post("/api/v1/risk-engine/score", body, content_type="application/json")
     assert response.status_code == 400
+
+
+# Proof files and bundles a verifier is handed
+
+HOSTILE_VALUES = {"nested 100,000 deep": b"[" * DEEP + b"]" * DEEP, "a 10,000-digit integer": LONG_DIGITS.encode()}
+
+
+@pytest.fixture(scope="module")
+def genuine_file() -> bytes:
+    policy = risk.PolicyTerms(max_single=6000, min_diversification=2, max_volatility=10000, min_liquidity=3)
+    metrics = risk.ProtocolMetrics(**PUBLISHED_JEDISWAP), risk.ProtocolMetrics(**PUBLISHED_EKUBO)
+    statement = PublicInputs.for_decision(risk.ModelParams.from_elements(V1_ELEMENTS), *metrics, risk.Apys(), policy)
+    return proof_file.encode(statement, prove(statement))
+
+
+@pytest.fixture(scope="module", params=HOSTILE_VALUES.values(), ids=HOSTILE_VALUES.keys())
+def hostile_value(request) -> bytes:
+    return request.param
+
+
+@pytest.fixture(scope="module")
+def hostile_file(genuine_file, hostile_value) -> bytes:
+    """A genuine proof file whose one score is the hostile value: every other check would pass."""
+    assert b'"jediswap_score":44,' in genuine_file
+    return genuine_file.replace(b'"jediswap_score":44,', b'"jediswap_score":' + hostile_value + b",")
+
+
+def upload(client, content: bytes):
+    response = client.post("/api/v1/proofs/verify", {"file": io.BytesIO(content)})
+    assert response.status_code == 200
+    return response.json()
+
+
+def test_a_hostile_proof_file_is_invalid_with_a_reason(client, hostile_file):
+    answer = upload(client, hostile_file)
+    assert (answer["valid"], answer["kind"]) == (False, "proof")
+    assert answer["reason"].startswith("the proof file is malformed: ")
+
+
+def zipped(files: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
+        for name, content in files.items():
+            archive.writestr(name, content)
+    return buffer.getvalue()
+
+
+def test_a_bundle_with_a_hostile_manifest_is_invalid_naming_the_manifest(client, genuine_file, hostile_value):
+    files = {name: b"" for name in ("README.md", "statement.json", "cairo-pie.zip")}
+    bundle = zipped({"manifest.json": b'{"format":' + hostile_value + b"}", "proof.json": genuine_file, **files})
+    answer = upload(client, bundle)
+    assert (answer["valid"], answer["kind"], answer["part"]) == (False, "bundle", "manifest.json")
+    assert "malformed" in answer["reason"]
+
+
+VERIFIER_COMMANDS = {
+    "manage.py verify_proof": [sys.executable, "manage.py", "verify_proof"],
+    "python -m obsqra_stark": [sys.executable, "-m", "obsqra_stark"],
+}
+
+
+@pytest.mark.parametrize("command", VERIFIER_COMMANDS.values(), ids=VERIFIER_COMMANDS.keys())
+def test_a_verifier_command_refuses_a_hostile_file_in_one_line(tmp_path, command, hostile_file):
+    path = tmp_path / "hostile.proof.json"
+    path.write_bytes(hostile_file)
+    result = subprocess.run([*command, str(path)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "INVALID: " in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
 # Unknown API paths
