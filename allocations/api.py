@@ -4,10 +4,12 @@ from uuid import UUID
 from django.urls import reverse
 from ninja import Router, Schema, Status
 from ninja.decorators import decorate_view
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 from pydantic import ConfigDict, Field, model_validator
 
 from obsqra.limits import RATE_LIMITED_RESPONSE, rate_limited
+from obsqra.paging import ApiPagination
+from obsqra.schemas import Identifier, choices
 from proofs.page_settings import explorer_tx_url
 from proofs.services import decision_orchestrate
 from registry.auth import staff_only
@@ -17,6 +19,9 @@ from .models import AllocationDecision, Execution
 
 router = Router(tags=["risk engine"])
 
+DecisionStatus = choices(AllocationDecision.Status, "DecisionStatus")
+ExecutionStatus = choices(Execution.Status, "ExecutionStatus")
+
 
 class DecisionIn(Schema):
     """The inputs of one decision; shared by scoring, proving and orchestration."""
@@ -25,8 +30,8 @@ class DecisionIn(Schema):
 
     jediswap_metrics: risk.ProtocolMetrics
     ekubo_metrics: risk.ProtocolMetrics
-    model_version: str | None = Field(None, max_length=64, description="default: the current version")
-    policy: str | None = Field(None, max_length=50, description="policy preset name; default: the default preset")
+    model_version: Identifier | None = Field(None, max_length=64, description="default: the current version")
+    policy: Identifier | None = Field(None, max_length=50, description="policy preset; default: the default preset")
     apys: risk.Apys = Field(default_factory=risk.Apys, description="APYs in bps")
 
     def resolve(self) -> services.DecisionInputs:
@@ -84,7 +89,7 @@ class SnapshotOut(Schema):
 class DecisionOut(Schema):
     decision_id: int = Field(alias="id")
     created_at: datetime
-    status: AllocationDecision.Status
+    status: DecisionStatus
     model_version: str = Field(alias="model_version.version")
     model_hash: str = Field(alias="model_version.model_hash")
     policy: str = Field(alias="policy.name")
@@ -137,7 +142,7 @@ def score(request, payload: DecisionIn):
 
 class OrchestratedOut(Schema):
     decision_id: int
-    status: AllocationDecision.Status
+    status: DecisionStatus
     proof_job_id: UUID
     proof_status: str
     proof_hash: str
@@ -168,7 +173,7 @@ def orchestrate_allocation(request, payload: OrchestrateIn):
 
 
 @router.get("/decisions", response=list[DecisionOut])
-@paginate(PageNumberPagination, page_size=20)
+@paginate(ApiPagination, page_size=20)
 def decisions(request):
     return selectors.decision_list()
 
@@ -187,8 +192,8 @@ class ExecuteIn(Schema):
 class ExecutionOut(Schema):
     id: int
     decision_id: int
-    status: Execution.Status
-    decision_status: AllocationDecision.Status = Field(alias="decision.status")
+    status: ExecutionStatus
+    decision_status: DecisionStatus = Field(alias="decision.status")
     tx_hash: str
     explorer_url: str
     sender: str

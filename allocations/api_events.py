@@ -1,8 +1,10 @@
 from datetime import datetime
 
 from ninja import Query, Router, Schema
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 from pydantic import Field
+
+from obsqra.paging import ApiPagination
 
 from . import selectors
 
@@ -29,7 +31,7 @@ class ChainEventOut(Schema):
 
 
 @router.get("", response=list[ChainEventOut])
-@paginate(PageNumberPagination, page_size=50)
+@paginate(ApiPagination, page_size=50)
 def events(request, filters: Query[EventFilter]):
     return selectors.chain_event_list(
         contract_address=int(filters.contract, 16) if filters.contract else None,

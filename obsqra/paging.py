@@ -1,7 +1,21 @@
-"""Pages of long lists that stay fast deep into the list."""
+"""Pages of long lists that stay fast deep into the list, on the pages and in the API."""
 
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
+from ninja import Field, Schema
+from ninja.pagination import PageNumberPagination
+
+# Deeper pages are slow OFFSETs (and past bigint a database error); a later keyset paging lifts this.
+MAX_PAGE = 10_000
+MAX_PAGE_SIZE = 100
+
+
+class ApiPagination(PageNumberPagination):
+    """ninja's page-number paging, with both parameters bounded in the schema: out of range is a 422 naming it."""
+
+    class Input(Schema):
+        page: int = Field(1, ge=1, le=MAX_PAGE)
+        page_size: int | None = Field(None, ge=1, le=MAX_PAGE_SIZE, description="default: the endpoint's own")
 
 
 def page_of(rows: QuerySet, *, number, per_page: int, count: int | None = None) -> Page:

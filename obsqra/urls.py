@@ -1,12 +1,13 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 
-from .api import api
+from .api import api, not_found
 from .health import health
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
+    re_path(r"^api(?:/|$)", not_found),
     path("health", health, name="health"),
     path("proofs/", include("proofs.urls")),
     path("models/", include("registry.urls")),

@@ -11,6 +11,7 @@ from pydantic import Field
 from allocations.api import DecisionIn
 from obsqra.errors import InvalidInput
 from obsqra.limits import RATE_LIMITED_RESPONSE, rate_limited
+from obsqra.schemas import choices
 
 from . import bundle, selectors, services
 from .downloads import bundle_response, proof_file_response
@@ -20,19 +21,21 @@ from .statement import PublicInputs, VerificationError
 
 router = Router(tags=["proofs"])
 
+ProofStatus = choices(ProofJob.Status, "ProofStatus")
+
 
 class GeneratedOut(Schema):
     proof_job_id: UUID
     proof_hash: str
     jediswap_score: int
     ekubo_score: int
-    status: ProofJob.Status
+    status: ProofStatus
     message: str
 
 
 class ProofJobOut(Schema):
     proof_job_id: UUID = Field(alias="id")
-    status: ProofJob.Status
+    status: ProofStatus
     decision_id: int | None
     proof_hash: str
     proof_size: int | None
@@ -127,7 +130,7 @@ def generate(request, payload: DecisionIn):
 
 
 @router.get("", response=ProofJobListOut)
-def proof_jobs(request, status: ProofJob.Status | None = None, limit: int = Query(50, ge=1, le=500)):
+def proof_jobs(request, status: ProofStatus | None = None, limit: int = Query(50, ge=1, le=500)):
     return {"counts": selectors.proof_job_counts(), "items": list(selectors.proof_job_list(status=status)[:limit])}
 
 

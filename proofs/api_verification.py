@@ -10,6 +10,7 @@ from pydantic import Field
 from obsqra.errors import DomainError, NotFound
 
 from . import integrity, submission
+from .api import ProofStatus
 from .models import ProofJob
 
 router = Router(tags=["verification"])
@@ -31,7 +32,7 @@ class VerifierConfigOut(Schema):
 class VerificationStatusOut(Schema):
     proof_job_id: UUID = Field(alias="id")
     decision_id: int | None
-    status: ProofJob.Status
+    status: ProofStatus
     prover_service: str
     remote_job_id: str
     remote_status: str

@@ -1,9 +1,10 @@
 from datetime import datetime
 
-from ninja import Router, Schema, Status
+from ninja import Path, Router, Schema, Status
 from pydantic import ConfigDict, Field
 
 from allocations.risk import ModelParams
+from obsqra.schemas import Identifier, Text
 
 from . import selectors, services
 from .auth import staff_only
@@ -30,9 +31,9 @@ class ModelVersionOut(Schema):
 class ModelVersionIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
-    version: str = Field(max_length=64, description="semantic version, e.g. 2.1.0")
+    version: Identifier = Field(max_length=64, description="semantic version, e.g. 2.1.0")
     parameters: ModelParams
-    description: str = Field("", max_length=10_000)
+    description: Text = Field("", max_length=10_000)
     activate: bool = Field(False, description="make this the current version")
 
 
@@ -47,7 +48,7 @@ def history(request):
 
 
 @router.get("/version/{version}", response=ModelVersionOut)
-def version_detail(request, version: str):
+def version_detail(request, version: Path[Identifier]):
     return selectors.model_version_get(version)
 
 
