@@ -1,5 +1,6 @@
 """The JSON API root: mounts each app's router and turns domain errors into JSON in one place."""
 
+import inspect
 from functools import wraps
 
 from ninja import NinjaAPI
@@ -24,7 +25,8 @@ api = NinjaAPI(
 def _media_type_required(run):
     """A request body must be of the one media type its operation's schema names: ninja itself parses any body as
     JSON whatever its Content-Type, so a text/plain form post could store a decision."""
-    operation = run.__self__  # an API-wide "view" decorator wraps each operation's bound run()
+    # an API-wide "view" decorator wraps each operation's bound run(), perhaps already decorated (rate limits)
+    operation = inspect.unwrap(run).__self__
     sources = {model.__ninja_param_source__ for model in operation.models} & BODY_CONTENT_TYPES.keys()
     # several body parts (a file and fields) travel as one multipart body, as in ninja's request_body()
     expected = BODY_CONTENT_TYPES[sources.pop() if len(sources) == 1 else "file"] if sources else None
@@ -55,8 +57,3 @@ def domain_error(request, exc: DomainError):
     else:
         detail = exc.message
     return api.create_response(request, {"detail": detail}, status=exc.status_code)
-
-
-def not_found(request):
-    """Any other path under /api/: a JSON 404 like the API's own, not Django's HTML page."""
-    return api.create_response(request, {"detail": "Not Found"}, status=404)

@@ -23,8 +23,12 @@ TITLES = {
 DATABASE_RETRY_SECONDS = 30
 
 
+def is_api(request) -> bool:
+    return request.path == "/api" or request.path.startswith("/api/")
+
+
 def error_response(request, status: int, message: str) -> HttpResponse:
-    if request.path.startswith("/api/"):
+    if is_api(request):
         return JsonResponse({"detail": message}, status=status)
     page = render_to_string("error.html", {"status": status, "title": TITLES[status], "message": message})
     return HttpResponse(page, status=status)
@@ -45,7 +49,8 @@ def csrf_failure(request, reason=""):
 
 
 def page_not_found(request, exception):
-    return error_response(request, 404, "there is nothing at this address")
+    # under /api/ in django-ninja's own words for its 404s, so clients see one shape
+    return error_response(request, 404, "Not Found" if is_api(request) else "there is nothing at this address")
 
 
 def server_error(request):

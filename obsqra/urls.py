@@ -1,13 +1,12 @@
 from django.contrib import admin
-from django.urls import include, path, re_path
+from django.urls import include, path
 
-from .api import api, not_found
+from .api import api
 from .health import health
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
-    re_path(r"^api(?:/|$)", not_found),
     path("health", health, name="health"),
     path("proofs/", include("proofs.urls")),
     path("models/", include("registry.urls")),
