@@ -17,6 +17,7 @@ TITLES = {
     403: "Forbidden",
     404: "Not found",
     413: "Request too large",
+    429: "Too many requests",
     500: "Something went wrong",
     503: "Temporarily unavailable",
 }

@@ -11,7 +11,6 @@ import math
 from functools import wraps
 
 from django.conf import settings
-from django.http import JsonResponse
 from django_ratelimit.core import get_usage
 from ninja import Schema
 
@@ -67,8 +66,8 @@ def rate_limited(group: str):
             usage = get_usage(request, group=group, key=lambda _group, _request: key, rate=rate, increment=True)
             if usage is not None and usage["should_limit"]:
                 retry_after = max(1, math.ceil(usage["time_left"]))
-                response = JsonResponse(
-                    {"detail": f"rate limit of {rate} for {quota} clients reached; retry in {retry_after} s"}, status=429
+                response = error_response(
+                    request, 429, f"rate limit of {rate} for {quota} clients reached; retry in {retry_after} s"
                 )
                 response["Retry-After"] = str(retry_after)
                 return response

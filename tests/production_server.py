@@ -46,8 +46,10 @@ def production_env(static_root: Path, **overrides: str) -> dict[str, str]:
 
 
 class ProductionServer:
-    def __init__(self, process: subprocess.Popen, url: str, log: Path):
-        self.process, self.url, self.log = process, url, log
+    def __init__(self, process: subprocess.Popen, port: int, log: Path):
+        self.process, self.port, self.log = process, port, log
+        self.url = f"http://127.0.0.1:{port}"
+        self.https_origin = f"https://127.0.0.1:{port}"  # what the TLS proxy in front of it would serve
 
     def client(self, **headers) -> httpx.Client:
         """A client as the TLS proxy forwards it: X-Forwarded-Proto https."""
@@ -87,7 +89,7 @@ def production_server(tmp_path: Path, *options: str, port: int | None = None, **
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    server = ProductionServer(process, f"http://127.0.0.1:{port}", log)
+    server = ProductionServer(process, port, log)
     deadline = time.monotonic() + 120
     while True:
         try:

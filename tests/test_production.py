@@ -112,7 +112,7 @@ def test_plain_http_is_redirected_to_https_but_health_probes_are_not(server):
     page = plain.get("/proofs/")
     probe = plain.get("/health")
 
-    assert page.status_code == 301 and page.headers["Location"] == f"https://127.0.0.1:{server.url.rsplit(':', 1)[1]}/proofs/"
+    assert page.status_code == 301 and page.headers["Location"] == f"{server.https_origin}/proofs/"
     assert probe.status_code in (200, 503) and probe.headers["Content-Type"] == "application/json"
 
 
@@ -126,7 +126,7 @@ def test_cookies_are_secure_and_the_session_cookie_http_only(server, staff_user)
             "/admin/login/?next=/admin/",
             data={"username": "auditor", "password": "pw-auditor-1", "csrfmiddlewaretoken": csrf_token},
             headers={
-                "Referer": f"https://127.0.0.1:{server.url.rsplit(':', 1)[1]}/admin/login/",
+                "Referer": f"{server.https_origin}/admin/login/",
                 "Cookie": csrf_cookie.split(";")[0],
             },
         )
@@ -146,8 +146,7 @@ def test_a_refused_csrf_check_is_a_branded_403(server):
 
 
 def test_a_declared_body_over_the_cap_is_refused_before_it_is_sent(server):
-    host, port = server.url.removeprefix("http://").split(":")
-    with socket.create_connection((host, int(port)), timeout=10) as connection:
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as connection:
         connection.sendall(
             b"POST /api/v1/proofs/verify HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Forwarded-Proto: https\r\n"
             b"Content-Type: multipart/form-data; boundary=x\r\nContent-Length: 50000000\r\n\r\n"
